@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test suite of the project and ends with the line "N passed, N failed".
+# Integration tests need real Docker engines: this script installs Docker from Debian when it is missing and
+# starts two private daemons (scripts/docker-engine.sh), so it works on a fresh Debian machine as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+results="$root/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+if [ -x scripts/docker-engine.sh ] && [ "${LOGS_TEST_NO_ENGINE:-0}" != 1 ]; then
+  scripts/docker-engine.sh install
+  LOGS_TEST_DOCKER_MAIN=$(scripts/docker-engine.sh start main)
+  LOGS_TEST_DOCKER_SECOND=$(scripts/docker-engine.sh start second)
+  scripts/docker-engine.sh image main >/dev/null
+  scripts/docker-engine.sh image second >/dev/null
+  scripts/docker-engine.sh swarm main >/dev/null
+  export LOGS_TEST_DOCKER_MAIN LOGS_TEST_DOCKER_SECOND
+fi
+
+status=0
+dotnet test LogsMigration.sln --logger "trx" --results-directory "$results" "$@" || status=$?
+
+# The runner's own summary is per project; add up the TRX counters of every test project.
+passed=0
+failed=0
+skipped=0
+for trx in "$results"/*.trx; do
+  [ -e "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")
+  e=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0}))
+  skipped=$((skipped + ${t:-0} - ${e:-0}))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # The build or a test host failed before any result was written: count that as a failure, never as a pass.
+  failed=1
+fi
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+exit "$status"

@@ -1,0 +1,48 @@
+using LogsMigration.Pipeline.Wire;
+
+namespace LogsMigration.Pipeline.Model;
+
+/// <summary>
+/// One sequenced line of one stream. Immutable and shared by every subscriber: the pipeline never clones it,
+/// and each wire form is encoded once, on first use, and the same bytes go to every client.
+/// </summary>
+public sealed class LogEntry : StreamItem
+{
+    private readonly byte[]?[] _frames = new byte[]?[LogFrameEncoder.FormatCount];
+
+    public LogEntry(StreamKey key, long sequence, string epoch, SourceRecord record)
+    {
+        Key = key;
+        Sequence = sequence;
+        Epoch = epoch;
+        Record = record;
+    }
+
+    public StreamKey Key { get; }
+
+    /// <summary>1, 2, 3… within one stream epoch; 0 for an unsequenced entry (the legacy path).</summary>
+    public long Sequence { get; }
+
+    /// <summary>Identifies one life of a shared stream: sequence numbers restart when a stream is opened anew.</summary>
+    public string Epoch { get; }
+
+    public SourceRecord Record { get; }
+
+    public LogTimestamp Timestamp => Record.Timestamp;
+    public string Text => Record.Text;
+
+    /// <summary>Approximate bytes held, for the replay buffer's byte bound.</summary>
+    public int ApproximateSize => 96 + Record.Text.Length * sizeof(char);
+
+    /// <summary>The entry's frame in the given format, encoded on first use and then shared.</summary>
+    public byte[] GetFrame(LogFrameFormat format)
+    {
+        var index = (int)format;
+        var frame = Volatile.Read(ref _frames[index]);
+        if (frame is not null)
+            return frame;
+        // Two subscribers may race to encode; both produce the same bytes and the first stored wins.
+        var encoded = LogFrameEncoder.EncodeLog(this, format);
+        return Interlocked.CompareExchange(ref _frames[index], encoded, null) ?? encoded;
+    }
+}

@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Options;
+
+namespace LogsMigration.Pipeline;
+
+/// <summary>Every limit of the shared pipeline. Bound from the <c>Pipeline</c> configuration section and validated at start-up.</summary>
+public sealed class PipelineOptions
+{
+    public const string SectionName = "Pipeline";
+
+    /// <summary>Lines kept per stream for late joiners and resumes; also the history read when a stream opens. Default 1,000.</summary>
+    public int ReplayEntries { get; set; } = 1000;
+
+    /// <summary>Upper bound on the replay buffer's memory per stream, in bytes; the oldest lines go first. Default 8 MiB.</summary>
+    public long ReplayBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// Lines queued per subscriber before its oldest queued lines are dropped (and a gap marker with the count sent).
+    /// Default 2,048.
+    /// </summary>
+    public int SubscriberQueueEntries { get; set; } = 2048;
+
+    /// <summary>Lines read from upstream and not yet sequenced or fanned out; beyond it the upstream read waits. Default 4,096.</summary>
+    public int IngestBufferEntries { get; set; } = 4096;
+
+    /// <summary>How long a stream with no subscriber keeps its upstream and replay buffer for a returning client. Default 30 s.</summary>
+    public TimeSpan IdleGrace { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A subscriber with queued lines that takes none for this long is closed as stalled. Default 30 s.</summary>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>First wait before reopening an upstream after a transient fault; doubles up to <see cref="RetryMaxBackoff"/>. Default 500 ms.</summary>
+    public TimeSpan RetryInitialBackoff { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Longest wait between two reopening attempts. Default 10 s.</summary>
+    public TimeSpan RetryMaxBackoff { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>After this long without a working upstream the stream fails and its subscribers get an error. Default 5 min.</summary>
+    public TimeSpan RetryGiveUpAfter { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>Start-up validation: a bad limit stops the service with a message naming the setting.</summary>
+public sealed class PipelineOptionsValidator : IValidateOptions<PipelineOptions>
+{
+    public ValidateOptionsResult Validate(string? name, PipelineOptions o)
+    {
+        var errors = new List<string>();
+        if (o.ReplayEntries is < 1 or > 1_000_000)
+            errors.Add($"Pipeline:ReplayEntries must be between 1 and 1000000 (was {o.ReplayEntries}).");
+        if (o.ReplayBytes < 64 * 1024)
+            errors.Add($"Pipeline:ReplayBytes must be at least 65536 (was {o.ReplayBytes}).");
+        if (o.SubscriberQueueEntries is < 16 or > 1_000_000)
+            errors.Add($"Pipeline:SubscriberQueueEntries must be between 16 and 1000000 (was {o.SubscriberQueueEntries}).");
+        if (o.IngestBufferEntries is < 16 or > 1_000_000)
+            errors.Add($"Pipeline:IngestBufferEntries must be between 16 and 1000000 (was {o.IngestBufferEntries}).");
+        if (o.IdleGrace < TimeSpan.Zero || o.IdleGrace > TimeSpan.FromHours(1))
+            errors.Add($"Pipeline:IdleGrace must be between 00:00:00 and 01:00:00 (was {o.IdleGrace}).");
+        if (o.StallTimeout < TimeSpan.FromMilliseconds(100) || o.StallTimeout > TimeSpan.FromHours(1))
+            errors.Add($"Pipeline:StallTimeout must be between 00:00:00.1 and 01:00:00 (was {o.StallTimeout}).");
+        if (o.RetryInitialBackoff <= TimeSpan.Zero)
+            errors.Add($"Pipeline:RetryInitialBackoff must be positive (was {o.RetryInitialBackoff}).");
+        if (o.RetryMaxBackoff < o.RetryInitialBackoff)
+            errors.Add($"Pipeline:RetryMaxBackoff must be at least RetryInitialBackoff (was {o.RetryMaxBackoff}).");
+        if (o.RetryGiveUpAfter < o.RetryInitialBackoff)
+            errors.Add($"Pipeline:RetryGiveUpAfter must be at least RetryInitialBackoff (was {o.RetryGiveUpAfter}).");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Sources;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LogsMigration.Pipeline.Streaming;
+
+/// <summary>
+/// The registry of shared streams: one <see cref="LogStream"/> per <see cref="StreamKey"/>, opened by the first
+/// subscriber, shared by every later one, and closed after the idle grace once the last one has left.
+/// </summary>
+public sealed class LogStreamManager : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<StreamKey, LogStream> _streams = new();
+    private readonly LogSourceRegistry _sources;
+    private readonly PipelineOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<LogStreamManager> _logger;
+
+    public LogStreamManager(LogSourceRegistry sources, IOptions<PipelineOptions> options, TimeProvider time, ILogger<LogStreamManager> logger)
+    {
+        _sources = sources;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Streams currently registered (open, or within their idle grace).</summary>
+    public int StreamCount => _streams.Count;
+
+    /// <summary>
+    /// Subscribes to the stream of <paramref name="key"/>. With <c>follow</c>, the shared stream is opened if needed
+    /// and the call returns once its history is in the replay buffer. Without <c>follow</c>, the history comes from
+    /// a live stream's buffer when it holds all of it, else from one read of the source; no upstream is kept for it.
+    /// Throws <see cref="LogSourceException"/> when the source cannot be opened.
+    /// </summary>
+    public async Task<LogSubscription> SubscribeAsync(StreamKey key, SubscriptionRequest request, CancellationToken cancellationToken)
+    {
+        var source = _sources.Get(key.SourceType);
+        if (!request.Follow)
+        {
+            if (_streams.TryGetValue(key, out var existing) && existing.TryServeHistory(request, out var fromBuffer))
+                return fromBuffer;
+            return ReadHistoryOnce(key, source, request.Tail);
+        }
+
+        while (true)
+        {
+            var stream = _streams.GetOrAdd(key, static (k, state) => state.Manager.CreateStream(k, state.Source), (Manager: this, Source: source));
+            if (!stream.TryAcquire())
+            {
+                // Closing or ended: a cancelled stream can finish after its replacement registered,
+                // so remove by identity, never by key alone.
+                _streams.TryRemove(new KeyValuePair<StreamKey, LogStream>(key, stream));
+                continue;
+            }
+            try
+            {
+                await stream.HistoryLoaded.WaitAsync(cancellationToken);
+            }
+            catch
+            {
+                stream.ReleaseUnattached();
+                throw;
+            }
+            return stream.Attach(request);
+        }
+    }
+
+    /// <summary>Every registered stream, for the admin listing.</summary>
+    public IReadOnlyList<LogStreamInfo> ListStreams() => _streams.Values.Select(s => s.Describe()).ToList();
+
+    /// <summary>The upstream token of the registered stream for <paramref name="key"/>, if any (tests watch it).</summary>
+    internal bool TryGetStream(StreamKey key, out LogStream stream) => _streams.TryGetValue(key, out stream!);
+
+    public async ValueTask DisposeAsync()
+    {
+        var streams = _streams.Values.ToList();
+        foreach (var stream in streams)
+            stream.Close();
+        await Task.WhenAll(streams.Select(s => s.Completion)).ConfigureAwait(false);
+    }
+
+    private LogStream CreateStream(StreamKey key, ILogSource source) =>
+        new(key, source, _options, _time, _logger,
+            onClosed: stream => _streams.TryRemove(new KeyValuePair<StreamKey, LogStream>(stream.Key, stream)));
+
+    /// <summary>
+    /// A history-only read straight from the source for one client. Its queue is lossless: the read waits for the
+    /// client, and a client that takes nothing for the stall timeout is closed.
+    /// </summary>
+    private LogSubscription ReadHistoryOnce(StreamKey key, ILogSource source, int tail)
+    {
+        var epoch = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
+        Exception? fault = null;
+        var queue = new SubscriberQueue(_options.SubscriberQueueEntries, lastEnqueued: 0, lossless: true, _time, () => fault);
+        var cancel = new CancellationTokenSource();
+        var read = Task.Run(async () =>
+        {
+            try
+            {
+                long sequence = 0;
+                await foreach (var record in source.ReadAsync(key, SourceStart.History(tail), cancel.Token))
+                {
+                    var entry = new LogEntry(key, ++sequence, epoch, record);
+                    using var stall = new CancellationTokenSource(_options.StallTimeout, _time);
+                    using var both = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, stall.Token);
+                    try
+                    {
+                        await queue.WriteAsync(entry, both.Token);
+                    }
+                    catch (OperationCanceledException) when (stall.IsCancellationRequested && !cancel.IsCancellationRequested)
+                    {
+                        queue.Abort(new SubscriberStalledException(_options.StallTimeout));
+                        return;
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex)
+            {
+                fault = ex;
+            }
+            queue.Complete();
+        });
+        return new LogSubscription(key, epoch, [], 0, queue, async _ =>
+        {
+            await cancel.CancelAsync();
+            await read.ConfigureAwait(false);
+            cancel.Dispose();
+        });
+    }
+}

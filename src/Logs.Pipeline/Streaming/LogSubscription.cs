@@ -1,0 +1,138 @@
+using System.Runtime.CompilerServices;
+using LogsMigration.Pipeline.Model;
+
+namespace LogsMigration.Pipeline.Streaming;
+
+/// <summary>
+/// One client's view of a stream: its history (taken from the replay buffer at the instant it attached),
+/// then live entries from its own bounded queue, with gap markers wherever sequence numbers jump.
+/// A subscription has a single reader. Dispose it when the client leaves: that is what lets the stream's
+/// upstream go after the idle grace.
+/// </summary>
+public sealed class LogSubscription : IAsyncDisposable
+{
+    private readonly LogEntry[] _history;
+    private readonly SubscriberQueue? _live;
+    private readonly Exception? _historyFault;
+    private readonly Func<SubscriberQueue?, ValueTask>? _release;
+    private StreamEvent? _leading;
+    private StreamEvent? _pending;
+    private int _historyIndex;
+    private long _lastDelivered;
+    private int _disposed;
+
+    internal LogSubscription(
+        StreamKey key,
+        string epoch,
+        LogEntry[] history,
+        long lastDelivered,
+        SubscriberQueue? live,
+        Func<SubscriberQueue?, ValueTask>? release,
+        StreamEvent? leading = null,
+        Exception? historyFault = null)
+    {
+        Key = key;
+        Epoch = epoch;
+        _history = history;
+        _lastDelivered = lastDelivered;
+        _live = live;
+        _release = release;
+        _leading = leading;
+        _historyFault = historyFault;
+    }
+
+    public StreamKey Key { get; }
+
+    /// <summary>The stream epoch this subscription reads; with a sequence number it makes a resume point.</summary>
+    public string Epoch { get; }
+
+    /// <summary>Entries served from the replay buffer when the subscription began.</summary>
+    public int HistoryCount => _history.Length;
+
+    /// <summary>Cancelled when the pipeline closes this subscriber, for example as stalled: stop waiting on the client.</summary>
+    public CancellationToken Aborted => _live?.Aborted ?? CancellationToken.None;
+
+    /// <summary>Entries dropped from this subscriber's queue because it fell behind.</summary>
+    public long Dropped => _live?.Dropped ?? 0;
+
+    /// <summary>Takes the next event if one is ready. Gap markers come before the entry that follows the gap.</summary>
+    public bool TryRead(out StreamEvent streamEvent)
+    {
+        if (_leading is { } leading)
+        {
+            _leading = null;
+            streamEvent = leading;
+            return true;
+        }
+        if (_pending is { } pending)
+        {
+            _pending = null;
+            streamEvent = pending;
+            return true;
+        }
+        while (true)
+        {
+            StreamItem item;
+            var fromHistory = _historyIndex < _history.Length;
+            if (fromHistory)
+                item = _history[_historyIndex++];
+            else if (_live is null || !_live.TryRead(out item))
+            {
+                streamEvent = default;
+                return false;
+            }
+
+            if (item is StreamNotice notice)
+            {
+                streamEvent = StreamEvent.ForNotice(notice);
+                return true;
+            }
+
+            var entry = (LogEntry)item;
+            if (entry.Sequence <= _lastDelivered)
+                continue;
+            var missed = entry.Sequence - _lastDelivered - 1;
+            _lastDelivered = entry.Sequence;
+            if (missed > 0)
+            {
+                _pending = StreamEvent.ForEntry(entry);
+                streamEvent = StreamEvent.ForGap(missed, fromHistory ? GapReason.NotRetained : GapReason.SlowSubscriber);
+                return true;
+            }
+            streamEvent = StreamEvent.ForEntry(entry);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Waits until <see cref="TryRead"/> has something. False when the stream ended normally and everything was read;
+    /// throws the stream's fault (or <see cref="SubscriberStalledException"/>) when it ended with one.
+    /// </summary>
+    public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
+    {
+        if (_leading is not null || _pending is not null || _historyIndex < _history.Length)
+            return true;
+        if (_live is not null && await _live.WaitToReadAsync(cancellationToken))
+            return true;
+        var fault = _live?.Fault ?? _historyFault;
+        if (fault is not null)
+            throw fault;
+        return false;
+    }
+
+    public async IAsyncEnumerable<StreamEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        while (await WaitToReadAsync(cancellationToken))
+        {
+            while (TryRead(out var streamEvent))
+                yield return streamEvent;
+        }
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0 || _release is null)
+            return ValueTask.CompletedTask;
+        return _release(_live);
+    }
+}

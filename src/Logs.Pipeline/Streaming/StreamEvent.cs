@@ -1,0 +1,36 @@
+using LogsMigration.Pipeline.Model;
+
+namespace LogsMigration.Pipeline.Streaming;
+
+public enum StreamEventKind
+{
+    Entry,
+    Gap,
+    Notice,
+}
+
+public enum GapReason
+{
+    /// <summary>The subscriber's queue overflowed; its oldest queued lines were dropped.</summary>
+    SlowSubscriber,
+
+    /// <summary>The requested history or resume point is older than what the replay buffer still holds.</summary>
+    NotRetained,
+
+    /// <summary>The stream was opened anew since the resume point was taken; how much was missed is unknown.</summary>
+    StreamRestarted,
+}
+
+/// <summary>
+/// What a subscriber reads: a line, a gap marker saying how many lines it missed and why (never a silent loss),
+/// or a notice about the upstream.
+/// </summary>
+public readonly record struct StreamEvent(StreamEventKind Kind, LogEntry? Entry, long Missed, GapReason GapReason, StreamNotice? Notice)
+{
+    public static StreamEvent ForEntry(LogEntry entry) => new(StreamEventKind.Entry, entry, 0, default, null);
+
+    /// <summary>A gap; <paramref name="missed"/> is -1 when the count is unknown.</summary>
+    public static StreamEvent ForGap(long missed, GapReason reason) => new(StreamEventKind.Gap, null, missed, reason, null);
+
+    public static StreamEvent ForNotice(StreamNotice notice) => new(StreamEventKind.Notice, null, 0, default, notice);
+}

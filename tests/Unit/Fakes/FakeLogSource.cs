@@ -1,0 +1,147 @@
+using System.Runtime.CompilerServices;
+using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Sources;
+
+namespace LogsMigration.Tests.Unit.Fakes;
+
+/// <summary>
+/// A fake of our own <see cref="ILogSource"/> that behaves like a Docker log file: lines are appended with
+/// increasing timestamps, a history read returns the last N and ends, a live read returns every line at or
+/// after <c>since</c> and then waits for new ones. Tests can end the source, fail reads, and watch every read.
+/// </summary>
+public sealed class FakeLogSource : ILogSource
+{
+    private static readonly LogTimestamp Origin = LogTimestamp.FromDateTimeOffset(new DateTimeOffset(2026, 11, 27, 0, 0, 0, TimeSpan.Zero));
+    private readonly Lock _gate = new();
+    private readonly List<SourceRecord> _lines = [];
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _ended;
+    private Exception? _liveFault;
+    private int _failNextLiveOpens;
+    private Exception? _historyFault;
+
+    public FakeLogSource(LogSourceType type = LogSourceType.Container) => SourceType = type;
+
+    public LogSourceType SourceType { get; }
+
+    public int HistoryOpens;
+    public int LiveOpens;
+    public int OpenReads;
+    public List<SourceStart> Starts { get; } = [];
+    public List<CancellationToken> ReadTokens { get; } = [];
+
+    public int LineCount { get { lock (_gate) return _lines.Count; } }
+
+    /// <summary>Appends a line; the timestamp is one microsecond after the previous one unless given.</summary>
+    public SourceRecord Write(string text, LogTimestamp? at = null)
+    {
+        lock (_gate)
+        {
+            var timestamp = at ?? new LogTimestamp(Origin.UnixNanoseconds + (_lines.Count + 1) * 1000L);
+            var record = new SourceRecord(timestamp, false, OutputStream.Stdout, text, LogSeverity.Info);
+            _lines.Add(record);
+            SignalLocked();
+            return record;
+        }
+    }
+
+    public void WriteMany(int count, Func<int, string>? text = null)
+    {
+        for (var i = 1; i <= count; i++)
+            Write(text?.Invoke(i) ?? $"line {LineCount + 1}");
+    }
+
+    /// <summary>The resource stops: live reads end after the lines already written.</summary>
+    public void End()
+    {
+        lock (_gate)
+        {
+            _ended = true;
+            SignalLocked();
+        }
+    }
+
+    /// <summary>Open live reads throw <paramref name="fault"/> once they have returned what was written.</summary>
+    public void BreakLiveReads(Exception fault, int failNextOpens = 0)
+    {
+        lock (_gate)
+        {
+            _liveFault = fault;
+            _failNextLiveOpens = failNextOpens;
+            SignalLocked();
+        }
+    }
+
+    public void FailHistory(Exception fault) => _historyFault = fault;
+
+    public ValueTask<string> ResolveAsync(string hostId, string resource, CancellationToken cancellationToken) => ValueTask.FromResult(resource);
+
+    public async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        int position;
+        lock (_gate)
+        {
+            Starts.Add(start);
+            ReadTokens.Add(cancellationToken);
+            if (start.Follow)
+            {
+                LiveOpens++;
+                if (_failNextLiveOpens > 0)
+                {
+                    _failNextLiveOpens--;
+                    throw _liveFault!;
+                }
+                _liveFault = null;
+            }
+            else
+            {
+                HistoryOpens++;
+                if (_historyFault is not null)
+                    throw _historyFault;
+            }
+            position = start switch
+            {
+                { Since: { } since } => _lines.FindIndex(l => l.Timestamp >= since) is var i and >= 0 ? i : _lines.Count,
+                { Tail: { } tail } => Math.Max(0, _lines.Count - tail),
+                _ => 0,
+            };
+        }
+        start.OnConnected?.Invoke();
+        Interlocked.Increment(ref OpenReads);
+        try
+        {
+            while (true)
+            {
+                SourceRecord[] batch;
+                Task changed;
+                lock (_gate)
+                {
+                    batch = _lines.GetRange(position, _lines.Count - position).ToArray();
+                    position = _lines.Count;
+                    changed = _changed.Task;
+                    if (batch.Length == 0)
+                    {
+                        if (!start.Follow || _ended)
+                            yield break;
+                        if (_liveFault is not null)
+                            throw _liveFault;
+                    }
+                }
+                foreach (var record in batch)
+                    yield return record;
+                if (batch.Length == 0)
+                    await changed.WaitAsync(cancellationToken);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref OpenReads);
+        }
+    }
+
+    private void SignalLocked()
+    {
+        _changed.TrySetResult();
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

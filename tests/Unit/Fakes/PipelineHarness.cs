@@ -1,0 +1,65 @@
+using LogsMigration.Pipeline;
+using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Sources;
+using LogsMigration.Pipeline.Streaming;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace LogsMigration.Tests.Unit.Fakes;
+
+/// <summary>A stream manager over a <see cref="FakeLogSource"/> and a <see cref="FakeTimeProvider"/>.</summary>
+public sealed class PipelineHarness : IAsyncDisposable
+{
+    public static readonly StreamKey Key = new("local", LogSourceType.Container, "c0ffee");
+
+    public PipelineHarness(Action<PipelineOptions>? configure = null)
+    {
+        Options = new PipelineOptions { IdleGrace = TimeSpan.FromSeconds(30), StallTimeout = TimeSpan.FromMinutes(10) };
+        configure?.Invoke(Options);
+        Manager = new LogStreamManager(new LogSourceRegistry([Source]), Microsoft.Extensions.Options.Options.Create(Options), Time, NullLogger<LogStreamManager>.Instance);
+    }
+
+    public FakeLogSource Source { get; } = new();
+    public FakeTimeProvider Time { get; } = new();
+    public PipelineOptions Options { get; }
+    public LogStreamManager Manager { get; }
+
+    public Task<LogSubscription> Subscribe(int tail = 100, bool follow = true, ResumePoint? resume = null) =>
+        Manager.SubscribeAsync(Key, new SubscriptionRequest(tail, follow, resume), CancellationToken.None);
+
+    /// <summary>Reads events until <paramref name="entries"/> entries have arrived (gaps and notices are kept too).</summary>
+    public static async Task<List<StreamEvent>> Read(LogSubscription subscription, int entries, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
+        var events = new List<StreamEvent>();
+        var seen = 0;
+        while (seen < entries && await subscription.WaitToReadAsync(cts.Token))
+        {
+            while (seen < entries && subscription.TryRead(out var e))
+            {
+                events.Add(e);
+                if (e.Kind == StreamEventKind.Entry)
+                    seen++;
+            }
+        }
+        return events;
+    }
+
+    /// <summary>Reads everything until the subscription ends.</summary>
+    public static async Task<List<StreamEvent>> ReadToEnd(LogSubscription subscription, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(20));
+        var events = new List<StreamEvent>();
+        await foreach (var e in subscription.ReadAllAsync(cts.Token))
+            events.Add(e);
+        return events;
+    }
+
+    public static long[] Sequences(IEnumerable<StreamEvent> events) =>
+        events.Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!.Sequence).ToArray();
+
+    public static string[] Texts(IEnumerable<StreamEvent> events) =>
+        events.Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!.Text).ToArray();
+
+    public ValueTask DisposeAsync() => Manager.DisposeAsync();
+}
