@@ -11,12 +11,14 @@ mkdir -p "$results"
 
 if [ -x scripts/docker-engine.sh ] && [ "${LOGS_TEST_NO_ENGINE:-0}" != 1 ]; then
   scripts/docker-engine.sh install
+  # main: a Swarm manager; worker: a worker of main's swarm; second: a host outside any swarm.
   LOGS_TEST_DOCKER_MAIN=$(scripts/docker-engine.sh start main)
   LOGS_TEST_DOCKER_SECOND=$(scripts/docker-engine.sh start second)
-  scripts/docker-engine.sh image main >/dev/null
-  scripts/docker-engine.sh image second >/dev/null
-  scripts/docker-engine.sh swarm main >/dev/null
-  export LOGS_TEST_DOCKER_MAIN LOGS_TEST_DOCKER_SECOND
+  LOGS_TEST_DOCKER_WORKER=$(scripts/docker-engine.sh start worker)
+  for engine in main second worker; do scripts/docker-engine.sh image "$engine"; done
+  scripts/docker-engine.sh swarm main
+  scripts/docker-engine.sh join-worker main worker
+  export LOGS_TEST_DOCKER_MAIN LOGS_TEST_DOCKER_SECOND LOGS_TEST_DOCKER_WORKER
 fi
 
 status=0
