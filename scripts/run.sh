@@ -1,5 +1,86 @@
 #!/usr/bin/env bash
-# Builds and starts the service on http://127.0.0.1:8080.
+# Builds and starts the service on http://127.0.0.1:8080 (LOGS_URLS to change it).
+#
+# Docker: uses DOCKER_HOST, else /var/run/docker.sock. When neither answers, it starts the project's own
+# private engine (scripts/docker-engine.sh, installing docker.io from Debian if needed) with a demo container
+# and a demo Swarm service that write a line every second, so there is something to watch.
+# Auth: uses Auth__SigningKey when set; otherwise it generates a key for this run only. Either way it prints
+# ready-to-open WebSocket URLs carrying a freshly minted token (valid 12 hours).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec dotnet run --project src/Api -c Release -- --urls "${LOGS_URLS:-http://127.0.0.1:8080}"
+
+urls="${LOGS_URLS:-http://127.0.0.1:8080}"
+base="${urls%%;*}"
+ws_base="${base/http:/ws:}"
+ws_base="${ws_base/https:/wss:}"
+
+ping_docker() {  # $1: a unix:// URI
+  local sock=${1#unix://}
+  [[ -S $sock ]] && curl -fsS --max-time 3 --unix-socket "$sock" http://localhost/_ping >/dev/null 2>&1
+}
+
+docker_host="${DOCKER_HOST:-unix:///var/run/docker.sock}"
+demo=0
+if [[ $docker_host == unix://* ]] && ! command -v curl >/dev/null; then
+  scripts/docker-engine.sh install
+fi
+if [[ $docker_host != unix://* ]] || ! ping_docker "$docker_host"; then
+  if [[ -n ${DOCKER_HOST:-} && $docker_host != unix://* ]]; then
+    echo "run: using DOCKER_HOST=$docker_host" >&2
+  else
+    echo "run: no Docker engine answers at $docker_host; starting the project's private engine 'demo'" >&2
+    scripts/docker-engine.sh install
+    export LOGS_ENGINE_SWARM_PORT="${LOGS_ENGINE_SWARM_PORT:-2387}"
+    docker_host=$(scripts/docker-engine.sh start demo)
+    scripts/docker-engine.sh image demo
+    scripts/docker-engine.sh swarm demo
+    demo=1
+  fi
+fi
+export DOCKER_HOST="$docker_host"
+
+if [[ $demo == 1 ]]; then
+  dk() { /usr/bin/docker -H "$docker_host" "$@"; }
+  if ! dk inspect logs-demo >/dev/null 2>&1; then
+    dk run -d --name logs-demo --restart unless-stopped local/busybox:latest \
+      sh -c 'i=0; while true; do i=$((i+1)); echo "level=info n=$i demo container line"; if [ $((i % 10)) -eq 0 ]; then echo "level=error n=$i something failed" >&2; fi; sleep 1; done' >/dev/null
+  fi
+  if ! dk service inspect logs-demo-svc >/dev/null 2>&1; then
+    dk service create -d --name logs-demo-svc --replicas 2 local/busybox:latest \
+      sh -c 'i=0; while true; do i=$((i+1)); echo "n=$i from a replica"; sleep 1; done' >/dev/null 2>&1
+  fi
+fi
+
+if ! command -v openssl >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends openssl >&2
+fi
+if [[ -z ${Auth__SigningKey:-} ]]; then
+  Auth__SigningKey=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  export Auth__SigningKey
+  echo "run: generated a signing key for this run (set Auth__SigningKey to use the auth service's key)" >&2
+fi
+
+b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+mint_token() {  # $1: role
+  local header payload signature exp
+  exp=$(( $(date +%s) + 12 * 3600 ))
+  header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
+  payload=$(printf '{"sub":"demo-user","type":"access","role":"%s","exp":%d}' "$1" "$exp" | b64url)
+  signature=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -mac HMAC -macopt "key:$Auth__SigningKey" -binary | b64url)
+  printf '%s.%s.%s' "$header" "$payload" "$signature"
+}
+token=$(mint_token admin)
+
+dotnet build src/Api -c Release -v quiet -nologo >&2
+
+cat >&2 <<MSG
+
+LogsMigration on $base  (Docker: $DOCKER_HOST)
+  container logs: $ws_base/ws/containers/logs-demo/logs?token=$token
+  service logs:   $ws_base/api/v1/services/logs-demo-svc/logs?host_id=local&token=$token
+  live streams:   curl -H "Authorization: Bearer $token" $base/admin/streams
+  health:         $base/healthz  $base/readyz
+(The demo container and service exist only when the private engine was started.)
+
+MSG
+exec dotnet run --project src/Api -c Release --no-build -- --urls "$urls"

@@ -1,3 +1,4 @@
+using LogsMigration.Pipeline.Observability;
 using LogsMigration.Pipeline.Sources;
 using LogsMigration.Pipeline.Streaming;
 using Microsoft.Extensions.Configuration;
@@ -15,6 +16,8 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<PipelineOptions>().Bind(configuration.GetSection(PipelineOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.AddMetrics();
+        services.TryAddSingleton<LogMetrics>();
         services.TryAddSingleton<LogSourceRegistry>();
         services.TryAddSingleton<LogStreamManager>();
         return services;

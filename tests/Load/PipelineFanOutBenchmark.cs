@@ -1,7 +1,10 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using LogsMigration.Pipeline;
+using System.Diagnostics.Metrics;
 using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Observability;
+using Microsoft.Extensions.DependencyInjection;
 using LogsMigration.Pipeline.Sources;
 using LogsMigration.Pipeline.Streaming;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -20,7 +23,8 @@ internal static class PipelineFanOutBenchmark
     {
         var options = new PipelineOptions { SubscriberQueueEntries = entries + 16, IngestBufferEntries = 4096, ReplayEntries = 1000 };
         var source = new GeneratedSource(entries);
-        await using var manager = new LogStreamManager(new LogSourceRegistry([source]), Options.Create(options), TimeProvider.System, NullLogger<LogStreamManager>.Instance);
+        var metrics = new LogMetrics(new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>());
+        await using var manager = new LogStreamManager(new LogSourceRegistry([source]), Options.Create(options), TimeProvider.System, metrics, NullLogger<LogStreamManager>.Instance);
         var key = new StreamKey("bench", LogSourceType.Container, "generated");
         var subs = new LogSubscription[subscribers];
         for (var i = 0; i < subscribers; i++)

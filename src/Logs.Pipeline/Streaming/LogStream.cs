@@ -1,6 +1,8 @@
 using System.Security.Cryptography;
 using System.Threading.Tasks.Dataflow;
+using System.Diagnostics;
 using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Observability;
 using LogsMigration.Pipeline.Sources;
 using Microsoft.Extensions.Logging;
 
@@ -36,6 +38,8 @@ internal sealed partial class LogStream
     private readonly PipelineOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly LogMetrics _metrics;
+    private readonly TagList _tags;
     private readonly Action<LogStream> _onClosed;
     private readonly CancellationTokenSource _upstreamCts = new();
     private readonly ReplayBuffer _replay;
@@ -52,9 +56,11 @@ internal sealed partial class LogStream
     private ITimer? _stallTimer;
     private Task _pump = Task.CompletedTask;
 
-    public LogStream(StreamKey key, ILogSource source, PipelineOptions options, TimeProvider time, ILogger logger, Action<LogStream> onClosed)
+    public LogStream(StreamKey key, ILogSource source, PipelineOptions options, TimeProvider time, ILogger logger, LogMetrics metrics, Action<LogStream> onClosed)
     {
         Key = key;
+        _metrics = metrics;
+        _tags = LogMetrics.Tags(LogMetrics.Unified, key);
         _source = source;
         _options = options;
         _time = time;
@@ -230,6 +236,7 @@ internal sealed partial class LogStream
         State = UpstreamState.LoadingHistory;
         var period = _options.StallTimeout / 4;
         _stallTimer = _time.CreateTimer(static state => ((LogStream)state!).CloseStalledSubscribers(), this, period, period);
+        _metrics.Upstreams.Add(1, _tags);
         _pump = Task.Run(() => PumpAsync(_upstreamCts.Token));
         _broadcast.Completion.ContinueWith(static (_, state) => ((LogStream)state!).OnGraphCompleted(), this,
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -274,6 +281,7 @@ internal sealed partial class LogStream
         }
         catch (Exception ex)
         {
+            RecordError(ex);
             LogUpstreamFailed(_logger, Key, ex.Message, ex);
             lock (_gate)
             {
@@ -328,6 +336,8 @@ internal sealed partial class LogStream
                 {
                     throw;
                 }
+                RecordError(ex);
+                _metrics.UpstreamReconnects.Add(1, _tags);
                 LogUpstreamRetrying(_logger, Key, backoff, ex.Message);
                 await Task.Delay(backoff, _time, cancellationToken);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, _options.RetryMaxBackoff.Ticks));
@@ -335,8 +345,16 @@ internal sealed partial class LogStream
         }
     }
 
+    private void RecordError(Exception ex)
+    {
+        var tags = _tags;
+        tags.Add("kind", ex is LogSourceException source ? source.Kind.ToString().ToLowerInvariant() : "internal");
+        _metrics.UpstreamErrors.Add(1, tags);
+    }
+
     private async ValueTask SendAsync(SourceRecord record, CancellationToken cancellationToken)
     {
+        _metrics.EntriesRead.Add(1, _tags);
         if (!await _sequencer.SendAsync(record, cancellationToken))
             throw new InvalidOperationException("The sequencer stopped accepting lines.");
     }
@@ -383,6 +401,7 @@ internal sealed partial class LogStream
             DisposeTimers();
             _links.Clear();
         }
+        _metrics.Upstreams.Add(-1, _tags);
         _onClosed(this);
     }
 

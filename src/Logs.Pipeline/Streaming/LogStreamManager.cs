@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Observability;
 using LogsMigration.Pipeline.Sources;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -18,9 +18,11 @@ public sealed class LogStreamManager : IAsyncDisposable
     private readonly PipelineOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<LogStreamManager> _logger;
+    private readonly LogMetrics _metrics;
 
-    public LogStreamManager(LogSourceRegistry sources, IOptions<PipelineOptions> options, TimeProvider time, ILogger<LogStreamManager> logger)
+    public LogStreamManager(LogSourceRegistry sources, IOptions<PipelineOptions> options, TimeProvider time, LogMetrics metrics, ILogger<LogStreamManager> logger)
     {
+        _metrics = metrics;
         _sources = sources;
         _options = options.Value;
         _time = time;
@@ -42,8 +44,12 @@ public sealed class LogStreamManager : IAsyncDisposable
         if (!request.Follow)
         {
             if (_streams.TryGetValue(key, out var existing) && existing.TryServeHistory(request, out var fromBuffer))
+            {
+                RecordHistory(key, "replay");
                 return fromBuffer;
-            return ReadHistoryOnce(key, source, request.Tail);
+            }
+            RecordHistory(key, "upstream");
+            return DirectRead.Open(source, key, SourceStart.History(request.Tail), sequenced: true, _options, _time, _metrics);
         }
 
         while (true)
@@ -65,8 +71,16 @@ public sealed class LogStreamManager : IAsyncDisposable
                 stream.ReleaseUnattached();
                 throw;
             }
+            RecordHistory(key, "replay");
             return stream.Attach(request);
         }
+    }
+
+    private void RecordHistory(StreamKey key, string origin)
+    {
+        var tags = LogMetrics.Tags(LogMetrics.Unified, key);
+        tags.Add("origin", origin);
+        _metrics.HistoryRequests.Add(1, tags);
     }
 
     /// <summary>Every registered stream, for the admin listing.</summary>
@@ -84,54 +98,6 @@ public sealed class LogStreamManager : IAsyncDisposable
     }
 
     private LogStream CreateStream(StreamKey key, ILogSource source) =>
-        new(key, source, _options, _time, _logger,
+        new(key, source, _options, _time, _logger, _metrics,
             onClosed: stream => _streams.TryRemove(new KeyValuePair<StreamKey, LogStream>(stream.Key, stream)));
-
-    /// <summary>
-    /// A history-only read straight from the source for one client. Its queue is lossless: the read waits for the
-    /// client, and a client that takes nothing for the stall timeout is closed.
-    /// </summary>
-    private LogSubscription ReadHistoryOnce(StreamKey key, ILogSource source, int tail)
-    {
-        var epoch = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4));
-        Exception? fault = null;
-        var queue = new SubscriberQueue(_options.SubscriberQueueEntries, lastEnqueued: 0, lossless: true, _time, () => fault);
-        var cancel = new CancellationTokenSource();
-        var read = Task.Run(async () =>
-        {
-            try
-            {
-                long sequence = 0;
-                await foreach (var record in source.ReadAsync(key, SourceStart.History(tail), cancel.Token))
-                {
-                    var entry = new LogEntry(key, ++sequence, epoch, record);
-                    using var stall = new CancellationTokenSource(_options.StallTimeout, _time);
-                    using var both = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, stall.Token);
-                    try
-                    {
-                        await queue.WriteAsync(entry, both.Token);
-                    }
-                    catch (OperationCanceledException) when (stall.IsCancellationRequested && !cancel.IsCancellationRequested)
-                    {
-                        queue.Abort(new SubscriberStalledException(_options.StallTimeout));
-                        return;
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
-            {
-            }
-            catch (Exception ex)
-            {
-                fault = ex;
-            }
-            queue.Complete();
-        });
-        return new LogSubscription(key, epoch, [], 0, queue, async _ =>
-        {
-            await cancel.CancelAsync();
-            await read.ConfigureAwait(false);
-            cancel.Dispose();
-        });
-    }
 }

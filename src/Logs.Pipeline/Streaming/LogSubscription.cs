@@ -89,6 +89,12 @@ public sealed class LogSubscription : IAsyncDisposable
             }
 
             var entry = (LogEntry)item;
+            if (entry.Sequence == 0)
+            {
+                // Unsequenced (the legacy path's direct read): nothing to dedupe or count.
+                streamEvent = StreamEvent.ForEntry(entry);
+                return true;
+            }
             if (entry.Sequence <= _lastDelivered)
                 continue;
             var missed = entry.Sequence - _lastDelivered - 1;

@@ -81,12 +81,11 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry>
         }
     }
 
-    /// <summary>Queues an entry of a one-off history read, waiting for room (the queue was made lossless).</summary>
-    public ValueTask WriteAsync(LogEntry entry, CancellationToken cancellationToken)
-    {
-        _lastEnqueued = entry.Sequence;
-        return _channel.Writer.WriteAsync(entry, cancellationToken);
-    }
+    /// <summary>Queues an entry of a direct read if there is room (the queue was made lossless).</summary>
+    public bool TryWrite(LogEntry entry) => _channel.Writer.TryWrite(entry);
+
+    /// <summary>Queues an entry of a direct read, waiting for room (the queue was made lossless).</summary>
+    public ValueTask WriteAsync(LogEntry entry, CancellationToken cancellationToken) => _channel.Writer.WriteAsync(entry, cancellationToken);
 
     public void Notify(StreamNotice notice) => _channel.Writer.TryWrite(notice);
 

@@ -74,7 +74,13 @@ public sealed class FakeLogSource : ILogSource
 
     public void FailHistory(Exception fault) => _historyFault = fault;
 
-    public ValueTask<string> ResolveAsync(string hostId, string resource, CancellationToken cancellationToken) => ValueTask.FromResult(resource);
+    /// <summary>Names that <see cref="ResolveAsync"/> answers as unknown, as Docker does with a 404.</summary>
+    public HashSet<string> UnknownResources { get; } = [];
+
+    public ValueTask<string> ResolveAsync(string hostId, string resource, CancellationToken cancellationToken) =>
+        UnknownResources.Contains(resource)
+            ? throw new LogSourceException(LogSourceErrorKind.NotFound, $"No such {SourceType.ToWire()}: {resource}")
+            : ValueTask.FromResult(resource);
 
     public async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

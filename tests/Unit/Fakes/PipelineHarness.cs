@@ -1,5 +1,7 @@
 using LogsMigration.Pipeline;
 using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Observability;
+using Microsoft.Extensions.DependencyInjection;
 using LogsMigration.Pipeline.Sources;
 using LogsMigration.Pipeline.Streaming;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -16,10 +18,17 @@ public sealed class PipelineHarness : IAsyncDisposable
     {
         Options = new PipelineOptions { IdleGrace = TimeSpan.FromSeconds(30), StallTimeout = TimeSpan.FromMinutes(10) };
         configure?.Invoke(Options);
-        Manager = new LogStreamManager(new LogSourceRegistry([Source]), Microsoft.Extensions.Options.Options.Create(Options), Time, NullLogger<LogStreamManager>.Instance);
+        Manager = new LogStreamManager(new LogSourceRegistry([Source]), Microsoft.Extensions.Options.Options.Create(Options), Time, Metrics, NullLogger<LogStreamManager>.Instance);
     }
 
     public FakeLogSource Source { get; } = new();
+
+    /// <summary>Instruments on a meter factory of this harness alone, so parallel tests never see each other's values.</summary>
+    public LogMetrics Metrics { get; } = NewMetrics();
+
+    public static LogMetrics NewMetrics() =>
+        new(new Microsoft.Extensions.DependencyInjection.ServiceCollection().AddMetrics().BuildServiceProvider()
+            .GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
     public FakeTimeProvider Time { get; } = new();
     public PipelineOptions Options { get; }
     public LogStreamManager Manager { get; }

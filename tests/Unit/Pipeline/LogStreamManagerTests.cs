@@ -424,7 +424,7 @@ public sealed class LogStreamManagerTests
         await using var h = new PipelineHarness(o => o.IdleGrace = TimeSpan.FromSeconds(1));
         var slow = new SlowHistorySource();
         await using var manager = new LogStreamManager(new LogSourceRegistry([slow]), Microsoft.Extensions.Options.Options.Create(h.Options), h.Time,
-            Microsoft.Extensions.Logging.Abstractions.NullLogger<LogStreamManager>.Instance);
+            h.Metrics, Microsoft.Extensions.Logging.Abstractions.NullLogger<LogStreamManager>.Instance);
         using var cts = new CancellationTokenSource();
         var subscribe = manager.SubscribeAsync(Key, new SubscriptionRequest(10), cts.Token);
         await slow.Opened.Task.WaitAsync(TimeSpan.FromSeconds(10));

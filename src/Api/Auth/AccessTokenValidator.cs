@@ -1,0 +1,95 @@
+using LogsMigration.Api.Streaming;
+using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace LogsMigration.Api.Auth;
+
+/// <summary>A checked caller, or why the check failed (a protocol error code and a reason safe to show).</summary>
+public sealed record AuthResult(bool Succeeded, string? UserId, UserRole Role, string? ErrorCode, string? Reason)
+{
+    public static AuthResult Fail(string code, string reason) => new(false, null, UserRole.None, code, reason);
+}
+
+/// <summary>
+/// Checks the product's access tokens: JWTs signed with HS256, carrying <c>sub</c>, <c>type</c> = <c>access</c>
+/// (refresh tokens are refused), an expiry and a role.
+/// </summary>
+public sealed class AccessTokenValidator
+{
+    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
+    private readonly TokenValidationParameters _parameters;
+    private readonly string _roleClaim;
+
+    public AccessTokenValidator(IOptions<AuthOptions> options, TimeProvider time)
+    {
+        var o = options.Value;
+        _roleClaim = o.RoleClaim;
+        _parameters = new TokenValidationParameters
+        {
+            IssuerSigningKey = new SymmetricSecurityKey(o.GetKeyBytes()),
+            ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
+            ValidateIssuerSigningKey = true,
+            ValidateIssuer = !string.IsNullOrEmpty(o.Issuer),
+            ValidIssuer = o.Issuer,
+            ValidateAudience = !string.IsNullOrEmpty(o.Audience),
+            ValidAudience = o.Audience,
+            ValidateLifetime = true,
+            RequireExpirationTime = true,
+            ClockSkew = o.ClockSkew,
+            // Expiry is judged by the injected clock, so tests can control it.
+            LifetimeValidator = (notBefore, expires, _, p) => IsWithinLifetime(notBefore, expires, p.ClockSkew, time.GetUtcNow()),
+        };
+    }
+
+    /// <summary>Validates <paramref name="token"/> and checks that its role is at least <paramref name="required"/>.</summary>
+    public async Task<AuthResult> ValidateAsync(string? token, UserRole required)
+    {
+        if (string.IsNullOrWhiteSpace(token))
+            return AuthResult.Fail(ErrorCodes.Unauthorized, "An access token is required (the token query parameter or an Authorization: Bearer header).");
+
+        TokenValidationResult result;
+        try
+        {
+            result = await _handler.ValidateTokenAsync(token, _parameters);
+        }
+        catch (ArgumentException)
+        {
+            return AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token is malformed.");
+        }
+        if (!result.IsValid)
+        {
+            return result.Exception switch
+            {
+                SecurityTokenExpiredException or SecurityTokenInvalidLifetimeException => AuthResult.Fail(ErrorCodes.TokenExpired, "The access token has expired."),
+                SecurityTokenNoExpirationException => AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token has no expiry."),
+                SecurityTokenInvalidSignatureException or SecurityTokenSignatureKeyNotFoundException => AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token's signature is not valid."),
+                SecurityTokenInvalidAlgorithmException => AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token is not signed with HS256."),
+                _ => AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token is not valid."),
+            };
+        }
+
+        var claims = result.Claims;
+        var type = claims.TryGetValue("type", out var t) ? t as string : null;
+        if (!string.Equals(type, "access", StringComparison.Ordinal))
+            return AuthResult.Fail(ErrorCodes.TokenNotAccess, "Only access tokens may open a log stream; this one is not (refresh tokens are refused).");
+        var subject = claims.TryGetValue("sub", out var s) ? s?.ToString() : null;
+        if (string.IsNullOrEmpty(subject))
+            return AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token has no subject.");
+        var role = UserRoles.Parse(claims.TryGetValue(_roleClaim, out var r) ? r?.ToString() : null);
+        if (role < required)
+            return new AuthResult(false, subject, role, ErrorCodes.Forbidden, $"This needs the '{required.ToString().ToLowerInvariant()}' role or higher.");
+        return new AuthResult(true, subject, role, null, null);
+    }
+
+    private static bool IsWithinLifetime(DateTime? notBefore, DateTime? expires, TimeSpan skew, DateTimeOffset now)
+    {
+        if (expires is null)
+            throw new SecurityTokenNoExpirationException("The token has no expiry.");
+        if (notBefore is { } nbf && now + skew < nbf)
+            throw new SecurityTokenNotYetValidException("The token is not valid yet.") { NotBefore = nbf };
+        if (now - skew >= expires.Value)
+            throw new SecurityTokenExpiredException("The token has expired.") { Expires = expires.Value };
+        return true;
+    }
+}

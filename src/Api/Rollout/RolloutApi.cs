@@ -1,0 +1,90 @@
+using LogsMigration.Api.Auth;
+using LogsMigration.Api.Operations;
+using LogsMigration.Pipeline.Model;
+using Microsoft.FeatureManagement;
+
+namespace LogsMigration.Api.Rollout;
+
+public static class RolloutApi
+{
+    /// <summary>
+    /// Admin-only rollout control: <c>GET /admin/flags</c> (effective state per endpoint),
+    /// <c>PUT /admin/flags/{endpoint}</c> with <c>{"unified": true|false|null}</c> (a run-time override; null returns
+    /// to the configuration), <c>POST /admin/flags/{endpoint}/drain</c> with optional <c>{"window_seconds": n}</c>.
+    /// </summary>
+    public static IEndpointRouteBuilder MapRolloutApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/admin/flags", ListAsync);
+        app.MapPut("/admin/flags/{endpoint}", SetAsync);
+        app.MapPost("/admin/flags/{endpoint}/drain", DrainAsync);
+        return app;
+    }
+
+    private static async Task<IResult> ListAsync(HttpRequest request, AccessTokenValidator tokens, PathSelector selector, SessionRegistry sessions, IVariantFeatureManager features)
+    {
+        var (_, refused) = await OperationsApi.AuthorizeAdminAsync(request, tokens);
+        if (refused is not null)
+            return refused;
+        var rows = new List<object>();
+        foreach (var (sourceType, flag) in PathSelector.Flags)
+        {
+            rows.Add(new
+            {
+                endpoint = sourceType.ToWire(),
+                flag,
+                configured = await features.IsEnabledAsync(flag, request.HttpContext.RequestAborted),
+                @override = selector.GetOverride(sourceType),
+                sessions = new { unified = sessions.Count(sourceType, LogPath.Unified), legacy = sessions.Count(sourceType, LogPath.Legacy) },
+            });
+        }
+        return Results.Ok(new { flags = rows });
+    }
+
+    private static async Task<IResult> SetAsync(string endpoint, FlagChange change, HttpRequest request, AccessTokenValidator tokens, PathSelector selector)
+    {
+        var (auth, refused) = await OperationsApi.AuthorizeAdminAsync(request, tokens);
+        if (refused is not null)
+            return refused;
+        if (!TryEndpoint(endpoint, out var sourceType))
+            return UnknownEndpoint(endpoint);
+        selector.SetOverride(sourceType, change.Unified, auth.UserId!);
+        return Results.Ok(new { endpoint = sourceType.ToWire(), @override = selector.GetOverride(sourceType) });
+    }
+
+    private static async Task<IResult> DrainAsync(string endpoint, HttpRequest request, AccessTokenValidator tokens, SessionRegistry sessions, DrainRequest? drain)
+    {
+        var (auth, refused) = await OperationsApi.AuthorizeAdminAsync(request, tokens);
+        if (refused is not null)
+            return refused;
+        if (!TryEndpoint(endpoint, out var sourceType))
+            return UnknownEndpoint(endpoint);
+        if (drain?.WindowSeconds is < 0 or > 3600)
+            return Results.BadRequest(new { error = "invalid_parameter", message = "window_seconds must be between 0 and 3600." });
+        var window = drain?.WindowSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
+        var count = await sessions.DrainAsync(sourceType, window, auth.UserId!, request.HttpContext.RequestAborted);
+        return Results.Accepted(value: new { endpoint = sourceType.ToWire(), sessions = count });
+    }
+
+    private static bool TryEndpoint(string endpoint, out LogSourceType sourceType)
+    {
+        foreach (var type in PathSelector.Flags.Keys)
+        {
+            if (string.Equals(type.ToWire(), endpoint, StringComparison.OrdinalIgnoreCase))
+            {
+                sourceType = type;
+                return true;
+            }
+        }
+        sourceType = default;
+        return false;
+    }
+
+    private static IResult UnknownEndpoint(string endpoint) =>
+        Results.NotFound(new { error = "not_found", message = $"'{endpoint}' has no legacy path; endpoints with a flag: container, service." });
+
+    /// <summary>Body of <c>PUT /admin/flags/{endpoint}</c>.</summary>
+    public sealed record FlagChange(bool? Unified);
+
+    /// <summary>Body of <c>POST /admin/flags/{endpoint}/drain</c>.</summary>
+    public sealed record DrainRequest(double? WindowSeconds);
+}

@@ -1,0 +1,62 @@
+using System.Collections.Concurrent;
+using LogsMigration.Pipeline.Model;
+using Microsoft.Extensions.Options;
+
+namespace LogsMigration.Api.Rollout;
+
+/// <summary>One open log session, as the drain and the admin API see it.</summary>
+public sealed class OpenSession(LogSourceType sourceType, LogPath path, string userId)
+{
+    private readonly CancellationTokenSource _drain = new();
+
+    public LogSourceType SourceType { get; } = sourceType;
+    public LogPath Path { get; } = path;
+    public string UserId { get; } = userId;
+
+    /// <summary>Cancelled when a drain asks this session to close so that its client reconnects onto the other path.</summary>
+    public CancellationToken Drained => _drain.Token;
+
+    internal void Drain() => _drain.Cancel();
+}
+
+/// <summary>
+/// The open sessions by endpoint and path. A drain closes the sessions whose path is no longer the one their user
+/// would get, each at a random moment within the drain window, with close code 1012 so the client reconnects.
+/// </summary>
+public sealed partial class SessionRegistry(PathSelector selector, IOptions<RolloutOptions> options, TimeProvider time, ILogger<SessionRegistry> logger)
+{
+    private readonly ConcurrentDictionary<OpenSession, byte> _sessions = new();
+
+    public OpenSession Register(LogSourceType sourceType, LogPath path, string userId)
+    {
+        var session = new OpenSession(sourceType, path, userId);
+        _sessions.TryAdd(session, 0);
+        return session;
+    }
+
+    public void Unregister(OpenSession session) => _sessions.TryRemove(session, out _);
+
+    public int Count(LogSourceType sourceType, LogPath path) => _sessions.Keys.Count(s => s.SourceType == sourceType && s.Path == path);
+
+    /// <summary>Schedules the close of every session of <paramref name="sourceType"/> now on the wrong path; returns how many.</summary>
+    public async Task<int> DrainAsync(LogSourceType sourceType, TimeSpan? window, string requestedBy, CancellationToken cancellationToken)
+    {
+        var spread = window ?? options.Value.DrainWindow;
+        var affected = new List<OpenSession>();
+        foreach (var session in _sessions.Keys.Where(s => s.SourceType == sourceType))
+        {
+            if (await selector.SelectAsync(sourceType, session.UserId, cancellationToken) != session.Path)
+                affected.Add(session);
+        }
+        foreach (var session in affected)
+        {
+            var delay = TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * spread.Ticks));
+            _ = Task.Delay(delay, time, CancellationToken.None).ContinueWith(_ => session.Drain(), TaskScheduler.Default);
+        }
+        LogDrainScheduled(logger, affected.Count, sourceType.ToWire(), spread, requestedBy);
+        return affected.Count;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Drain of {Count} {Endpoint} sessions over {Window} requested by user {RequestedBy}.")]
+    private static partial void LogDrainScheduled(ILogger logger, int count, string endpoint, TimeSpan window, string requestedBy);
+}

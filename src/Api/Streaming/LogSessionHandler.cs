@@ -1,0 +1,250 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using LogsMigration.Api.Auth;
+using LogsMigration.Api.Rollout;
+using LogsMigration.Docker;
+using LogsMigration.Legacy;
+using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Observability;
+using LogsMigration.Pipeline.Sources;
+using LogsMigration.Pipeline.Streaming;
+using Microsoft.Extensions.Options;
+
+namespace LogsMigration.Api.Streaming;
+
+/// <summary>
+/// Serves one WebSocket of any log route: checks the origin, the token and the parameters, resolves the resource,
+/// then hands the connection to a <see cref="LogSessionSender"/> fed by the shared pipeline.
+/// Every refusal is an <c>error</c> frame with a code, then a close code from <see cref="CloseCodes"/>.
+/// </summary>
+public sealed partial class LogSessionHandler(
+    LogStreamManager streams,
+    LegacyLogStreams legacy,
+    PathSelector paths,
+    SessionRegistry openSessions,
+    LogSourceRegistry sources,
+    DockerHosts hosts,
+    AccessTokenValidator tokens,
+    SessionLimiter sessions,
+    IOptions<StreamingOptions> streamingOptions,
+    IOptions<AuthOptions> authOptions,
+    IHostApplicationLifetime lifetime,
+    LogMetrics metrics,
+    TimeProvider time,
+    ILogger<LogSessionHandler> logger)
+{
+    private const int ReceiveBufferBytes = 1024;
+    private readonly StreamingOptions _options = streamingOptions.Value;
+    private readonly HashSet<string> _allowedOrigins = new(authOptions.Value.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
+
+    public async Task HandleAsync(HttpContext context, LogSourceType sourceType, string? resource)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            context.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await context.Response.WriteAsJsonAsync(new { error = "websocket_required", message = "This route serves WebSocket connections only." });
+            return;
+        }
+
+        using var activity = LogMetrics.Activities.StartActivity("log.session", ActivityKind.Server);
+        activity?.SetTag("logs.source", sourceType.ToWire());
+        var connection = new Connection(sourceType, time.GetTimestamp(), activity);
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        using var clientClosed = new CancellationTokenSource();
+        var receiving = ReceiveUntilClosedAsync(socket, clientClosed);
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping, clientClosed.Token);
+        var refusal = await OpenAsync(context, socket, connection, resource, session.Token);
+        if (clientClosed.IsCancellationRequested)
+            refusal = null;
+        connection.Record(refusal, metrics);
+        await CloseAsync(socket, refusal, receiving);
+    }
+
+    /// <summary>What is known of one connection as it goes: for its metrics and its trace.</summary>
+    private sealed class Connection(LogSourceType sourceType, long acceptedTimestamp, Activity? activity)
+    {
+        public LogSourceType SourceType { get; } = sourceType;
+        public long AcceptedTimestamp { get; } = acceptedTimestamp;
+        public Activity? Activity { get; } = activity;
+        public LogPath? Path { get; set; }
+
+        public void Record(Refusal? refusal, LogMetrics metrics)
+        {
+            Activity?.SetTag("logs.close_code", refusal?.CloseCode);
+            if (refusal?.Code is not { } code)
+                return;
+            Activity?.SetTag("logs.error_code", code);
+            var tags = LogMetrics.Tags(Path switch { LogPath.Unified => LogMetrics.Unified, LogPath.Legacy => LogMetrics.Legacy, _ => "none" }, SourceType);
+            tags.Add("code", code);
+            metrics.Refusals.Add(1, tags);
+        }
+    }
+
+    /// <summary>
+    /// Reads (and ignores) what the client sends, so its close frame is seen; cancels <paramref name="clientClosed"/>
+    /// when the client closes or the connection breaks.
+    /// </summary>
+    private static async Task ReceiveUntilClosedAsync(WebSocket socket, CancellationTokenSource clientClosed)
+    {
+        var buffer = new byte[ReceiveBufferBytes];
+        try
+        {
+            while (true)
+            {
+                var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
+                    break;
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        await clientClosed.CancelAsync();
+    }
+
+    private async Task<Refusal?> OpenAsync(HttpContext context, WebSocket socket, Connection connection, string? resource, CancellationToken cancellationToken)
+    {
+        var sourceType = connection.SourceType;
+        var origin = context.Request.Headers.Origin.ToString();
+        if (origin.Length > 0 && _allowedOrigins.Count > 0 && !_allowedOrigins.Contains(origin.TrimEnd('/')))
+            return new Refusal(ErrorCodes.OriginNotAllowed, "This page's origin may not open log streams.", CloseCodes.PolicyViolation);
+
+        var auth = await tokens.ValidateAsync(ReadToken(context.Request), UserRole.Viewer);
+        if (!auth.Succeeded)
+            return new Refusal(auth.ErrorCode!, auth.Reason!, CloseCodes.PolicyViolation);
+        connection.Activity?.AddEvent(new ActivityEvent("authenticated"));
+
+        var request = LogStreamRequest.TryParse(sourceType, resource, context.Request.Query, _options, out var invalid);
+        if (request is null)
+            return new Refusal(ErrorCodes.InvalidParameter, invalid!.Message, CloseCodes.BadRequest, invalid.Parameter);
+        var hostId = request.HostId ?? hosts.DefaultHostId;
+        if (!hosts.Contains(hostId))
+            return new Refusal(ErrorCodes.UnknownHost, $"Unknown Docker host '{hostId}'.", CloseCodes.NotFound, "host_id");
+
+        if (!sessions.TryEnter())
+            return new Refusal(ErrorCodes.TooManyClients, "The server holds its maximum number of log sessions; try again later.", CloseCodes.TooManyClients);
+        try
+        {
+            return await StreamAsync(socket, request, hostId, auth.UserId!, connection, cancellationToken);
+        }
+        finally
+        {
+            sessions.Exit();
+        }
+    }
+
+    private async Task<Refusal?> StreamAsync(WebSocket socket, LogStreamRequest request, string hostId, string userId, Connection connection, CancellationToken cancellationToken)
+    {
+        LogSubscription subscription;
+        StreamKey key;
+        LogPath path;
+        using (var open = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        {
+            open.CancelAfter(_options.OpenTimeout);
+            try
+            {
+                var source = sources.Get(request.SourceType);
+                var resourceId = await source.ResolveAsync(hostId, request.Resource, open.Token);
+                key = new StreamKey(hostId, request.SourceType, resourceId);
+                path = await paths.SelectAsync(request.SourceType, userId, open.Token);
+                connection.Path = path;
+                connection.Activity?.SetTag("logs.path", path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy);
+                await socket.SendAsync(SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow()),
+                    WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+                subscription = path == LogPath.Unified
+                    ? await streams.SubscribeAsync(key, new SubscriptionRequest(request.Tail, request.Follow, request.Resume), open.Token)
+                    : legacy.Open(key, request.Tail, request.Follow);
+            }
+            catch (LogSourceException ex)
+            {
+                return Refusal.For(ex);
+            }
+            catch (OperationCanceledException) when (open.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                return new Refusal(ErrorCodes.UpstreamUnavailable, $"The log source did not answer within {_options.OpenTimeout.TotalSeconds:0} s.", CloseCodes.Unavailable);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return null;
+            }
+            catch (WebSocketException)
+            {
+                return null;
+            }
+        }
+
+        LogSessionOpened(logger, key, path, userId, request.Tail, request.Follow);
+        connection.Activity?.AddEvent(new ActivityEvent("subscribed"));
+        var session = openSessions.Register(request.SourceType, path, userId);
+        var sessionTags = LogMetrics.Tags(path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy, request.SourceType);
+        metrics.Sessions.Add(1, sessionTags);
+        try
+        {
+            await using (subscription)
+            {
+                using var running = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.Drained);
+                var sender = new LogSessionSender(socket, subscription, request, _options, time, metrics, path, connection.AcceptedTimestamp);
+                var outcome = await sender.RunAsync(running.Token);
+                if (session.Drained.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                    outcome = new SessionOutcome("drained", Refusal.Reconnect($"{request.SourceType.ToWire()} logs moved to another path; reconnect."));
+                LogSessionClosed(logger, key, path, userId, outcome.Reason);
+                return outcome.Refusal;
+            }
+        }
+        finally
+        {
+            metrics.Sessions.Add(-1, sessionTags);
+            openSessions.Unregister(session);
+        }
+    }
+
+    /// <summary>
+    /// Ends the session: the error frame (if any) and our close frame, then waits for the client's close for the close
+    /// timeout; a client that is gone or does not read is aborted. When the client closed first, completes its handshake.
+    /// </summary>
+    private async Task CloseAsync(WebSocket socket, Refusal? refusal, Task receiving)
+    {
+        using var timeout = new CancellationTokenSource(_options.CloseTimeout);
+        try
+        {
+            if (socket.State == WebSocketState.CloseReceived)
+            {
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Closed by the client.", timeout.Token);
+            }
+            else if (refusal is not null && socket.State == WebSocketState.Open)
+            {
+                var frame = refusal.Reconnects ? SessionFrames.Disconnected(refusal.Message, time.GetUtcNow(), reconnect: true)
+                    : refusal.Code is not null ? SessionFrames.Error(refusal.Code, refusal.Message, time.GetUtcNow(), refusal.Parameter)
+                    : null;
+                if (frame is not null)
+                    await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
+                await socket.CloseOutputAsync((WebSocketCloseStatus)refusal.CloseCode, Truncate(refusal.Message), timeout.Token);
+            }
+            await receiving.WaitAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or TimeoutException)
+        {
+        }
+        if (socket.State is not (WebSocketState.Closed or WebSocketState.Aborted))
+            socket.Abort();
+        await receiving;
+    }
+
+    private static string? ReadToken(HttpRequest request)
+    {
+        var query = request.Query["token"].ToString();
+        if (query.Length > 0)
+            return query;
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
+    }
+
+    // A close reason may hold at most 123 UTF-8 bytes.
+    private static string Truncate(string reason) => reason.Length <= 120 ? reason : reason[..117] + "...";
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Log session opened on {Key} ({Path} path) for user {UserId} (tail {Tail}, follow {Follow}).")]
+    private static partial void LogSessionOpened(ILogger logger, StreamKey key, LogPath path, string userId, int tail, bool follow);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Log session on {Key} ({Path} path) for user {UserId} ended: {Reason}.")]
+    private static partial void LogSessionClosed(ILogger logger, StreamKey key, LogPath path, string userId, string reason);
+}

@@ -1,0 +1,168 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using LogsMigration.Api.Rollout;
+using LogsMigration.Pipeline.Observability;
+using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Sources;
+using LogsMigration.Pipeline.Streaming;
+using LogsMigration.Pipeline.Wire;
+
+namespace LogsMigration.Api.Streaming;
+
+/// <summary>
+/// The single writer of one WebSocket: drains the subscription into frames (shared pre-encoded bytes for lines),
+/// sends a heartbeat when the stream is idle, and says how the session ended. One send at a time, as WebSocket requires.
+/// </summary>
+internal sealed class LogSessionSender(
+    WebSocket socket,
+    LogSubscription subscription,
+    LogStreamRequest request,
+    StreamingOptions options,
+    TimeProvider time,
+    LogMetrics metrics,
+    LogPath path,
+    long connectedTimestamp)
+{
+    private readonly LogFrameFormat _format = request.Timestamps ? LogFrameFormat.JsonTimestamped : LogFrameFormat.Json;
+    private readonly TagList _tags = LogMetrics.Tags(path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy, request.SourceType);
+    private readonly LogTimestamp _liveAfter = LogTimestamp.FromDateTimeOffset(time.GetUtcNow() - time.GetElapsedTime(connectedTimestamp));
+    private bool _sentFirstLine;
+
+    /// <summary>Streams until the subscription ends, faults or is aborted, or <paramref name="cancellationToken"/> fires.</summary>
+    public async Task<SessionOutcome> RunAsync(CancellationToken cancellationToken)
+    {
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, subscription.Aborted);
+        try
+        {
+            await SendAllAsync(session.Token);
+            return request.Follow
+                ? await EndAsync("disconnected", SessionFrames.Disconnected($"The {request.SourceType.ToWire()} stopped; the log stream has ended.", time.GetUtcNow()), session.Token)
+                : await EndAsync("complete", SessionFrames.Complete("History sent; the stream is complete.", time.GetUtcNow()), session.Token);
+        }
+        catch (SubscriberStalledException ex)
+        {
+            metrics.ClientsStalled.Add(1, _tags);
+            return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, ex.Message, CloseCodes.SlowConsumer));
+        }
+        catch (OperationCanceledException) when (subscription.Aborted.IsCancellationRequested)
+        {
+            metrics.ClientsStalled.Add(1, _tags);
+            return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, "The client took no lines for too long and was disconnected.", CloseCodes.SlowConsumer));
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client left, or the server is stopping; the handler's close says "going away" to a client still there.
+            return new SessionOutcome("cancelled", new Refusal(ErrorCodes.ShuttingDown, "The session was closed.", CloseCodes.GoingAway));
+        }
+        catch (LogSourceException ex)
+        {
+            return new SessionOutcome($"upstream {ex.Kind}", Refusal.For(ex));
+        }
+        catch (WebSocketException)
+        {
+            return new SessionOutcome("socket error", null);
+        }
+    }
+
+    private async Task SendAllAsync(CancellationToken cancellationToken)
+    {
+        using var heartbeat = new PeriodicTimer(options.HeartbeatInterval, time);
+        Task<bool>? tick = null;
+        while (true)
+        {
+            await SendQueuedAsync(cancellationToken);
+
+            var ready = subscription.WaitToReadAsync(cancellationToken);
+            if (ready.IsCompleted)
+            {
+                if (!await ready)
+                    return;
+                continue;
+            }
+            var waiting = ready.AsTask();
+            while (true)
+            {
+                tick ??= heartbeat.WaitForNextTickAsync(cancellationToken).AsTask();
+                if (await Task.WhenAny(waiting, tick) == waiting)
+                    break;
+                // Observe the tick: a cancelled session must end here, not send heartbeats in a loop.
+                var ticked = await tick;
+                tick = null;
+                if (ticked)
+                    await SendAsync(SessionFrames.Heartbeat(time.GetUtcNow()), cancellationToken);
+            }
+            if (!await waiting)
+                return;
+        }
+    }
+
+    /// <summary>
+    /// Sends everything queued, one frame per event, and records the batch's metrics once (not per frame: this is
+    /// the per-line, per-client path).
+    /// </summary>
+    private async Task SendQueuedAsync(CancellationToken cancellationToken)
+    {
+        long frames = 0, entries = 0, bytes = 0;
+        var started = time.GetTimestamp();
+        while (subscription.TryRead(out var streamEvent))
+        {
+            byte[] frame;
+            switch (streamEvent.Kind)
+            {
+                case StreamEventKind.Entry:
+                    var entry = streamEvent.Entry!;
+                    frame = entry.GetFrame(_format);
+                    await SendAsync(frame, cancellationToken);
+                    entries++;
+                    RecordDelivery(entry);
+                    break;
+                case StreamEventKind.Gap:
+                    frame = SessionFrames.Gap(subscription.Key, streamEvent.Missed, streamEvent.GapReason, time.GetUtcNow());
+                    await SendAsync(frame, cancellationToken);
+                    metrics.GapsSent.Add(1, _tags);
+                    if (streamEvent.GapReason == GapReason.SlowSubscriber)
+                        metrics.EntriesDropped.Add(streamEvent.Missed, _tags);
+                    break;
+                default:
+                    frame = streamEvent.Notice!.Kind == StreamNoticeKind.UpstreamRetrying
+                        ? SessionFrames.Retrying(streamEvent.Notice.Message, time.GetUtcNow())
+                        : SessionFrames.Resumed(streamEvent.Notice.Message, time.GetUtcNow());
+                    await SendAsync(frame, cancellationToken);
+                    break;
+            }
+            frames++;
+            bytes += frame.Length;
+        }
+        if (frames == 0)
+            return;
+        metrics.FramesSent.Add(frames, _tags);
+        metrics.EntriesSent.Add(entries, _tags);
+        metrics.BytesSent.Add(bytes, _tags);
+        metrics.SendDuration.Record(time.GetElapsedTime(started).TotalSeconds, _tags);
+    }
+
+    private void RecordDelivery(LogEntry entry)
+    {
+        var now = time.GetUtcNow();
+        if (!_sentFirstLine)
+        {
+            _sentFirstLine = true;
+            metrics.FirstLine.Record(time.GetElapsedTime(connectedTimestamp).TotalSeconds, _tags);
+        }
+        // History lines are old by definition; latency is measured on lines written after the client connected.
+        if (entry.Timestamp > _liveAfter)
+            metrics.DeliveryLatency.Record((now - entry.Timestamp.ToDateTimeOffset()).TotalSeconds, _tags);
+    }
+
+    private async Task<SessionOutcome> EndAsync(string reason, byte[] frame, CancellationToken cancellationToken)
+    {
+        await SendAsync(frame, cancellationToken);
+        return new SessionOutcome(reason, new Refusal(null, reason == "complete" ? "History sent." : "Stream ended.", CloseCodes.Normal));
+    }
+
+    private ValueTask SendAsync(byte[] frame, CancellationToken cancellationToken) =>
+        socket.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+}
+
+/// <summary>Why a session ended (for the log) and how to close it (null: the socket is already gone).</summary>
+internal sealed record SessionOutcome(string Reason, Refusal? Refusal);

@@ -1,0 +1,49 @@
+using LogsMigration.Pipeline;
+using Microsoft.Extensions.Options;
+
+namespace LogsMigration.Api.Streaming;
+
+/// <summary>Per-connection limits of the WebSocket endpoints. Bound from the <c>Streaming</c> section; validated at start-up.</summary>
+public sealed class StreamingOptions
+{
+    public const string SectionName = "Streaming";
+
+    /// <summary>A <c>heartbeat</c> frame is sent after this long without any frame, so proxies keep idle sockets open. Default 15 s.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Largest <c>tail</c> accepted; at most <c>Pipeline:ReplayEntries</c>. Default 1,000.</summary>
+    public int MaxTail { get; set; } = 1000;
+
+    /// <summary>Default <c>tail</c> when the client gives none. Default 100 (the contract's).</summary>
+    public int DefaultTail { get; set; } = 100;
+
+    /// <summary>Open log sessions at most, over all routes; one more is refused with 4429. Default 10,000.</summary>
+    public int MaxSessions { get; set; } = 10_000;
+
+    /// <summary>How long a close handshake may take before the socket is aborted. Default 5 s.</summary>
+    public TimeSpan CloseTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How long resolving the resource and opening the stream may take before the client gets an error. Default 30 s.</summary>
+    public TimeSpan OpenTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    internal sealed class Validator(IOptions<PipelineOptions> pipeline) : IValidateOptions<StreamingOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, StreamingOptions o)
+        {
+            var errors = new List<string>();
+            if (o.HeartbeatInterval < TimeSpan.FromSeconds(1) || o.HeartbeatInterval > TimeSpan.FromMinutes(10))
+                errors.Add($"Streaming:HeartbeatInterval must be between 00:00:01 and 00:10:00 (was {o.HeartbeatInterval}).");
+            if (o.MaxTail < 0 || o.MaxTail > pipeline.Value.ReplayEntries)
+                errors.Add($"Streaming:MaxTail must be between 0 and Pipeline:ReplayEntries ({pipeline.Value.ReplayEntries}) (was {o.MaxTail}).");
+            if (o.DefaultTail < 0 || o.DefaultTail > o.MaxTail)
+                errors.Add($"Streaming:DefaultTail must be between 0 and Streaming:MaxTail (was {o.DefaultTail}).");
+            if (o.MaxSessions < 1)
+                errors.Add($"Streaming:MaxSessions must be at least 1 (was {o.MaxSessions}).");
+            if (o.CloseTimeout <= TimeSpan.Zero || o.CloseTimeout > TimeSpan.FromMinutes(1))
+                errors.Add($"Streaming:CloseTimeout must be between 00:00:00 and 00:01:00 (was {o.CloseTimeout}).");
+            if (o.OpenTimeout <= TimeSpan.Zero || o.OpenTimeout > TimeSpan.FromMinutes(10))
+                errors.Add($"Streaming:OpenTimeout must be between 00:00:00 and 00:10:00 (was {o.OpenTimeout}).");
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+namespace LogsMigration.Docker;
+
+/// <summary>
+/// The Docker hosts this service reads logs from, and the timing of the Docker sources.
+/// Bound from the <c>Docker</c> configuration section and validated at start-up.
+/// </summary>
+public sealed class DockerOptions
+{
+    public const string SectionName = "Docker";
+
+    /// <summary>Id of the host used when there is only the implicit one (no <see cref="Hosts"/> configured).</summary>
+    public const string LocalHostId = "local";
+
+    /// <summary>Endpoint of the implicit host when <c>DOCKER_HOST</c> is not set either.</summary>
+    public const string DefaultEndpoint = "unix:///var/run/docker.sock";
+
+    /// <summary>
+    /// The host used when a client names none (the contract's <c>host_id</c> is optional for most routes).
+    /// Must be a key of <see cref="Hosts"/>. Default <c>local</c>.
+    /// </summary>
+    public string DefaultHost { get; set; } = LocalHostId;
+
+    /// <summary>
+    /// Configured hosts by id; the id is what clients send as <c>host_id</c> and what stream keys carry.
+    /// When empty, one host <c>local</c> is used, reached through <c>DOCKER_HOST</c> or the default socket,
+    /// so a single-host installation needs no configuration.
+    /// </summary>
+    public Dictionary<string, DockerHostOptions> Hosts { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// After a followed container's log stream ends (the container stopped), how long to wait for it to start
+    /// again before ending the stream, so that a <c>docker restart</c> or a restart policy does not disconnect
+    /// everybody watching. Default 5 s.
+    /// </summary>
+    public TimeSpan RestartGrace { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Service lines from several replicas reach the daemon in no guaranteed order; each line is held this long
+    /// so that lines of other replicas written just before it can overtake it, then released in timestamp order.
+    /// Longer gives a better order and a later line. Default 250 ms.
+    /// </summary>
+    public TimeSpan ServiceMergeWindow { get; set; } = TimeSpan.FromMilliseconds(250);
+}

@@ -1,0 +1,28 @@
+using LogsMigration.Docker.Containers;
+using LogsMigration.Docker.Services;
+using LogsMigration.Pipeline.Sources;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace LogsMigration.Docker;
+
+public static class DockerServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the Docker log sources: <see cref="DockerOptions"/> (section <c>Docker</c>, validated at start-up),
+    /// <see cref="DockerHosts"/>, and the container and service sources as <see cref="ILogSource"/>s.
+    /// </summary>
+    public static IServiceCollection AddDockerLogSources(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<DockerOptions>().Bind(configuration.GetSection(DockerOptions.SectionName)).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<DockerOptions>, DockerOptionsPostConfigure>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DockerOptions>, DockerOptionsValidator>());
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<DockerHosts>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, ContainerLogSource>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, ServiceLogSource>());
+        return services;
+    }
+}

@@ -1,0 +1,14 @@
+using LogsMigration.Pipeline.Model;
+
+namespace LogsMigration.Docker.Reading;
+
+/// <summary>
+/// One whole log line as Docker stored it: partial messages joined, the timestamp prefix and the
+/// <c>--details</c> attributes taken off the text.
+/// </summary>
+/// <param name="Details">The raw attribute list (<c>k=v,k=v</c>) of a <c>details=1</c> read; null otherwise.</param>
+internal readonly record struct DockerLogLine(OutputStream Stream, LogTimestamp Timestamp, bool TimestampIsReceiveTime, string Text, string? Details)
+{
+    public SourceRecord ToRecord(IReadOnlyDictionary<string, string>? metadata) =>
+        new(Timestamp, TimestampIsReceiveTime, Stream, Text, LevelDetector.Detect(Text), metadata);
+}

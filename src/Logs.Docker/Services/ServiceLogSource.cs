@@ -1,0 +1,175 @@
+using System.Globalization;
+using System.Net;
+using System.Runtime.CompilerServices;
+using Docker.DotNet;
+using Docker.DotNet.Models;
+using LogsMigration.Docker.Reading;
+using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Sources;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LogsMigration.Docker.Services;
+
+/// <summary>
+/// Swarm service logs (<c>/services/{id}/logs</c>), which only a manager serves. Lines are read with
+/// <c>details=1</c> so each names its task; the task's replica slot and name come from the task list. Replicas are
+/// merged in timestamp order within <see cref="DockerOptions.ServiceMergeWindow"/>. A followed read ends when the
+/// service is removed (the daemon does not end it: <see cref="ServiceRemovalWatcher"/>). The daemon's in-stream
+/// errors (for example a node that cannot be reached) are logged and skipped: the stream goes on with the other
+/// tasks, as the daemon's does.
+/// </summary>
+public sealed partial class ServiceLogSource : ILogSource
+{
+    private const string AllLines = "all";
+
+    private readonly DockerHosts _hosts;
+    private readonly DockerOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ServiceLogSource> _logger;
+
+    public ServiceLogSource(DockerHosts hosts, IOptions<DockerOptions> options, TimeProvider time, ILogger<ServiceLogSource> logger)
+    {
+        _hosts = hosts;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    public LogSourceType SourceType => LogSourceType.Service;
+
+    public async ValueTask<string> ResolveAsync(string hostId, string resource, CancellationToken cancellationToken)
+    {
+        var client = _hosts.GetClient(hostId);
+        var service = await InspectAsync(client, hostId, resource, cancellationToken).ConfigureAwait(false);
+        return service.ID;
+    }
+
+    public async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var client = _hosts.GetClient(key.HostId);
+        var service = await InspectAsync(client, key.HostId, key.ResourceId, cancellationToken).ConfigureAwait(false);
+        var tty = service.Spec?.TaskTemplate?.ContainerSpec?.TTY ?? false;
+        var tasks = new ServiceTaskDirectory(client, key.HostId, service.ID, service.Spec?.Name ?? service.ID, _logger);
+        await tasks.RefreshAsync(cancellationToken).ConfigureAwait(false);
+
+        using var read = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        await using var stream = await OpenAsync(client, key, service.ID, start, cancellationToken).ConfigureAwait(false);
+        start.OnConnected?.Invoke();
+
+        var watcher = start.Follow ? new ServiceRemovalWatcher(client, key, service, _time, _logger, read) : null;
+        var watching = watcher?.WatchAsync() ?? Task.CompletedTask;
+        var merger = new ServiceLineMerger(_options.ServiceMergeWindow, _time);
+        var reader = new DockerLogReader(key.HostId, tty, details: true, _time, message => LogDaemonError(_logger, key, message));
+        var lines = reader.ReadAsync(new DockerStreamDemultiplexer(stream, multiplexed: !tty), read.Token).GetAsyncEnumerator(read.Token);
+        Task<bool>? next = null;
+        Task? releaseTimer = null;
+        try
+        {
+            while (true)
+            {
+                next ??= MoveNextAsync(lines, watcher, cancellationToken);
+                if (!next.IsCompleted && merger.UntilNextRelease() is { } due)
+                {
+                    // Wake for whichever comes first: the next line, or the first held line falling due. One timer at
+                    // a time: when it fires, whatever is due goes out and it is armed again for the new first line.
+                    if (releaseTimer is null || releaseTimer.IsCompleted)
+                        releaseTimer = due > TimeSpan.Zero ? Task.Delay(due, _time, cancellationToken) : Task.CompletedTask;
+                    await Task.WhenAny(next, releaseTimer).ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+                if (next.IsCompleted || !merger.HasHeld)
+                {
+                    var more = await next.ConfigureAwait(false);
+                    next = null;
+                    if (!more)
+                        break;
+                    var line = lines.Current;
+                    var metadata = await tasks.GetMetadataAsync(line.Details, cancellationToken).ConfigureAwait(false);
+                    merger.Add(line.ToRecord(metadata));
+                }
+                while (merger.TryTake(out var record))
+                    yield return record;
+            }
+            while (merger.TryDrain(out var record))
+                yield return record;
+        }
+        finally
+        {
+            await read.CancelAsync().ConfigureAwait(false);
+            // The enumerator cannot be disposed under a pending MoveNextAsync: let it finish (cancelled) first.
+            if (next is not null)
+                await Task.WhenAny(next).ConfigureAwait(false);
+            await lines.DisposeAsync().ConfigureAwait(false);
+            await watching.ConfigureAwait(false);
+        }
+
+        // The daemon closed a follow stream: the end if the service is gone, else a fault worth reopening.
+        if (start.Follow && watcher?.Removed != true && await ExistsAsync(client, key.HostId, service.ID, cancellationToken).ConfigureAwait(false))
+            throw new LogSourceException(LogSourceErrorKind.Unavailable, $"Docker host '{key.HostId}' closed the log stream of service {service.Spec?.Name ?? service.ID}.");
+    }
+
+    private static async Task<bool> ExistsAsync(DockerClient client, string hostId, string id, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await InspectAsync(client, hostId, id, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (LogSourceException ex) when (ex.Kind == LogSourceErrorKind.NotFound)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Advances the reader; false at the end, and when the service's removal cancelled the read.</summary>
+    private static async Task<bool> MoveNextAsync(IAsyncEnumerator<DockerLogLine> lines, ServiceRemovalWatcher? watcher, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await lines.MoveNextAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (watcher?.Removed == true && !cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private static Task<SwarmService> InspectAsync(DockerClient client, string hostId, string idOrName, CancellationToken cancellationToken)
+    {
+        if (!DockerResourceName.IsValid(idOrName))
+            throw new LogSourceException(LogSourceErrorKind.NotFound, $"No such service: {idOrName}");
+        return DockerErrors.GuardAsync(hostId, ex => ServiceApiError(ex, idOrName), () => client.Swarm.InspectServiceAsync(idOrName, cancellationToken), cancellationToken);
+    }
+
+    private static Task<Stream> OpenAsync(DockerClient client, StreamKey key, string id, SourceStart start, CancellationToken cancellationToken)
+    {
+        var parameters = new ServiceLogsParameters
+        {
+            ShowStdout = key.Streams.HasFlag(StreamSelection.Stdout) ? true : null,
+            ShowStderr = key.Streams.HasFlag(StreamSelection.Stderr) ? true : null,
+            // Docker counts a service's tail per task.
+            Tail = start.Tail?.ToString(CultureInfo.InvariantCulture) ?? AllLines,
+            Since = start.Since?.ToUnixSecondsString(),
+            Follow = start.Follow,
+            Timestamps = true,
+            Details = true,
+        };
+        // The raw stream, not the library's MultiplexedStream: that one rejects Docker's system-error frames and
+        // loses the daemon's message, and hides frame ends, which keep interleaved replicas' partial lines apart.
+        return DockerErrors.GuardAsync(key.HostId, ex => ServiceApiError(ex, id),
+            () => client.Swarm.GetServiceLogsAsync(id, parameters, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>
+    /// A node that is not a manager (a worker, or outside any swarm) answers 503 with its own explanation, which is
+    /// what the user needs to read; an unknown service answers 404 ("service x not found").
+    /// </summary>
+    private static LogSourceException ServiceApiError(DockerApiException ex, string idOrName) => ex switch
+    {
+        DockerSwarmNodeNotParticipatingException or { StatusCode: HttpStatusCode.ServiceUnavailable } =>
+            new LogSourceException(LogSourceErrorKind.NotSupported, DockerErrors.DaemonMessage(ex), ex),
+        { StatusCode: HttpStatusCode.NotFound } => new LogSourceException(LogSourceErrorKind.NotFound, $"No such service: {idOrName}", ex),
+        _ => new LogSourceException(LogSourceErrorKind.Failed, DockerErrors.DaemonMessage(ex), ex),
+    };
+}

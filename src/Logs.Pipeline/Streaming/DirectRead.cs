@@ -1,0 +1,77 @@
+using System.Security.Cryptography;
+using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Observability;
+using LogsMigration.Pipeline.Sources;
+
+namespace LogsMigration.Pipeline.Streaming;
+
+/// <summary>
+/// One upstream read for one subscriber, shared with nobody: a history-only read when no live stream holds the
+/// lines, and the whole of the legacy per-connection path. Its queue is lossless: the read waits for the client,
+/// and a client that takes nothing for the stall timeout is closed (and the read cancelled, never leaked).
+/// </summary>
+public static class DirectRead
+{
+    /// <param name="source">The source to read.</param>
+    /// <param name="key">What to read.</param>
+    /// <param name="start">Where to start, and whether to follow.</param>
+    /// <param name="sequenced">Number the entries 1, 2, 3… (the unified path); false leaves them unsequenced (the legacy path).</param>
+    /// <param name="options">Queue size and stall timeout.</param>
+    /// <param name="time">Clock for the stall timeout.</param>
+    /// <param name="metrics">Instruments, tagged with the path that opened the read.</param>
+    public static LogSubscription Open(ILogSource source, StreamKey key, SourceStart start, bool sequenced, PipelineOptions options, TimeProvider time, LogMetrics metrics)
+    {
+        var tags = LogMetrics.Tags(sequenced ? LogMetrics.Unified : LogMetrics.Legacy, key);
+        var epoch = sequenced ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)) : "";
+        Exception? fault = null;
+        var queue = new SubscriberQueue(options.SubscriberQueueEntries, lastEnqueued: 0, lossless: true, time, () => fault);
+        var cancel = new CancellationTokenSource();
+        metrics.Upstreams.Add(1, tags);
+        var read = Task.Run(async () =>
+        {
+            try
+            {
+                long sequence = 0;
+                await foreach (var record in source.ReadAsync(key, start, cancel.Token))
+                {
+                    metrics.EntriesRead.Add(1, tags);
+                    var entry = new LogEntry(key, sequenced ? ++sequence : 0, epoch, record);
+                    if (queue.TryWrite(entry))
+                        continue;
+                    using var stall = new CancellationTokenSource(options.StallTimeout, time);
+                    using var both = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, stall.Token);
+                    try
+                    {
+                        await queue.WriteAsync(entry, both.Token);
+                    }
+                    catch (OperationCanceledException) when (stall.IsCancellationRequested && !cancel.IsCancellationRequested)
+                    {
+                        queue.Abort(new SubscriberStalledException(options.StallTimeout));
+                        return;
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+            {
+            }
+            catch (Exception ex)
+            {
+                fault = ex;
+                var errorTags = tags;
+                errorTags.Add("kind", ex is LogSourceException failure ? failure.Kind.ToString().ToLowerInvariant() : "internal");
+                metrics.UpstreamErrors.Add(1, errorTags);
+            }
+            finally
+            {
+                metrics.Upstreams.Add(-1, tags);
+            }
+            queue.Complete();
+        });
+        return new LogSubscription(key, epoch, [], 0, queue, async _ =>
+        {
+            await cancel.CancelAsync();
+            await read.ConfigureAwait(false);
+            cancel.Dispose();
+        });
+    }
+}
