@@ -26,7 +26,9 @@ internal sealed class LogSessionSender(
     private readonly LogFrameFormat _format = request.Timestamps ? LogFrameFormat.JsonTimestamped : LogFrameFormat.Json;
     private readonly TagList _tags = LogMetrics.Tags(path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy, request.SourceType);
     private readonly LogTimestamp _liveAfter = LogTimestamp.FromDateTimeOffset(time.GetUtcNow() - time.GetElapsedTime(connectedTimestamp));
+    private readonly BatchFrameWriter? _batch = request.Batched ? new BatchFrameWriter(options.MaxBatchEntries, options.MaxBatchBytes) : null;
     private bool _sentFirstLine;
+    private SentCounts _sent;
 
     /// <summary>Streams until the subscription ends, faults or is aborted, or <paramref name="cancellationToken"/> fires.</summary>
     public async Task<SessionOutcome> RunAsync(CancellationToken cancellationToken)
@@ -97,48 +99,64 @@ internal sealed class LogSessionSender(
     }
 
     /// <summary>
-    /// Sends everything queued, one frame per event, and records the batch's metrics once (not per frame: this is
-    /// the per-line, per-client path).
+    /// Sends everything queued, one frame per event (or, with <c>format=batch</c>, consecutive lines gathered into
+    /// batch frames), and records the batch's metrics once: this is the per-line, per-client path.
     /// </summary>
     private async Task SendQueuedAsync(CancellationToken cancellationToken)
     {
-        long frames = 0, entries = 0, bytes = 0;
+        _sent = default;
         var started = time.GetTimestamp();
         while (subscription.TryRead(out var streamEvent))
         {
-            byte[] frame;
-            switch (streamEvent.Kind)
+            if (streamEvent.Kind == StreamEventKind.Entry)
             {
-                case StreamEventKind.Entry:
-                    var entry = streamEvent.Entry!;
-                    frame = entry.GetFrame(_format);
-                    await SendAsync(frame, cancellationToken);
-                    entries++;
+                var entry = streamEvent.Entry!;
+                if (_batch is null)
+                {
+                    await SendAsync(entry.GetFrame(_format), cancellationToken);
                     RecordDelivery(entry);
-                    break;
-                case StreamEventKind.Gap:
-                    frame = SessionFrames.Gap(subscription.Key, streamEvent.Missed, streamEvent.GapReason, time.GetUtcNow());
-                    await SendAsync(frame, cancellationToken);
-                    metrics.GapsSent.Add(1, _tags);
-                    if (streamEvent.GapReason == GapReason.SlowSubscriber)
-                        metrics.EntriesDropped.Add(streamEvent.Missed, _tags);
-                    break;
-                default:
-                    frame = streamEvent.Notice!.Kind == StreamNoticeKind.UpstreamRetrying
-                        ? SessionFrames.Retrying(streamEvent.Notice.Message, time.GetUtcNow())
-                        : SessionFrames.Resumed(streamEvent.Notice.Message, time.GetUtcNow());
-                    await SendAsync(frame, cancellationToken);
-                    break;
+                    _sent.Entries++;
+                }
+                else if (_batch.Add(entry, _format))
+                {
+                    await FlushBatchAsync(cancellationToken);
+                }
+                continue;
             }
-            frames++;
-            bytes += frame.Length;
+            // Anything that is not a line keeps its place: lines gathered before it go first.
+            await FlushBatchAsync(cancellationToken);
+            if (streamEvent.Kind == StreamEventKind.Gap)
+            {
+                await SendAsync(SessionFrames.Gap(subscription.Key, streamEvent.Missed, streamEvent.GapReason, time.GetUtcNow()), cancellationToken);
+                metrics.GapsSent.Add(1, _tags);
+                if (streamEvent.GapReason == GapReason.SlowSubscriber)
+                    metrics.EntriesDropped.Add(streamEvent.Missed, _tags);
+            }
+            else
+            {
+                await SendAsync(streamEvent.Notice!.Kind == StreamNoticeKind.UpstreamRetrying
+                    ? SessionFrames.Retrying(streamEvent.Notice.Message, time.GetUtcNow())
+                    : SessionFrames.Resumed(streamEvent.Notice.Message, time.GetUtcNow()), cancellationToken);
+            }
         }
-        if (frames == 0)
+        await FlushBatchAsync(cancellationToken);
+        if (_sent.Frames == 0)
             return;
-        metrics.FramesSent.Add(frames, _tags);
-        metrics.EntriesSent.Add(entries, _tags);
-        metrics.BytesSent.Add(bytes, _tags);
+        metrics.FramesSent.Add(_sent.Frames, _tags);
+        metrics.EntriesSent.Add(_sent.Entries, _tags);
+        metrics.BytesSent.Add(_sent.Bytes, _tags);
         metrics.SendDuration.Record(time.GetElapsedTime(started).TotalSeconds, _tags);
+    }
+
+    private async Task FlushBatchAsync(CancellationToken cancellationToken)
+    {
+        if (_batch is null || _batch.Count == 0)
+            return;
+        await SendAsync(_batch.Complete(), cancellationToken);
+        foreach (var entry in _batch.Entries)
+            RecordDelivery(entry);
+        _sent.Entries += _batch.Count;
+        _batch.Clear();
     }
 
     private void RecordDelivery(LogEntry entry)
@@ -160,8 +178,20 @@ internal sealed class LogSessionSender(
         return new SessionOutcome(reason, new Refusal(null, reason == "complete" ? "History sent." : "Stream ended.", CloseCodes.Normal));
     }
 
-    private ValueTask SendAsync(byte[] frame, CancellationToken cancellationToken) =>
-        socket.SendAsync(frame.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+    private ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
+        _sent.Frames++;
+        _sent.Bytes += frame.Length;
+        return socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+    }
+
+    /// <summary>What one drain of the queue sent, recorded once.</summary>
+    private struct SentCounts
+    {
+        public long Frames;
+        public long Entries;
+        public long Bytes;
+    }
 }
 
 /// <summary>Why a session ended (for the log) and how to close it (null: the socket is already gone).</summary>

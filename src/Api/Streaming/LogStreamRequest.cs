@@ -14,6 +14,7 @@ namespace LogsMigration.Api.Streaming;
 /// <param name="Follow">Keep streaming after the history.</param>
 /// <param name="Timestamps">Prefix each line's text with its RFC 3339 timestamp.</param>
 /// <param name="Resume">The <c>resume</c> parameter (<c>epoch:sequence</c>): start after the last line the client saw.</param>
+/// <param name="Batched">The <c>format=batch</c> parameter: several lines per frame, for new clients only.</param>
 public sealed record LogStreamRequest(
     LogSourceType SourceType,
     string Resource,
@@ -21,7 +22,8 @@ public sealed record LogStreamRequest(
     int Tail,
     bool Follow,
     bool Timestamps,
-    ResumePoint? Resume)
+    ResumePoint? Resume,
+    bool Batched = false)
 {
     private const int MaxResourceLength = 255;
 
@@ -87,7 +89,23 @@ public sealed record LogStreamRequest(
             resume = new ResumePoint(match.Groups[1].Value, long.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture));
         }
 
-        return new LogStreamRequest(sourceType, resource, hostId, tail, follow, timestamps, resume);
+        var batched = false;
+        if (query.TryGetValue("format", out var formatValue) && !StringValues.IsNullOrEmpty(formatValue))
+        {
+            switch (formatValue.ToString().ToLowerInvariant())
+            {
+                case "line":
+                    break;
+                case "batch":
+                    batched = true;
+                    break;
+                default:
+                    error = new RequestError("format", "format must be line (one line per frame, the default) or batch.");
+                    return null;
+            }
+        }
+
+        return new LogStreamRequest(sourceType, resource, hostId, tail, follow, timestamps, resume, batched);
     }
 
     private static bool TryParseBool(IQueryCollection query, string name, bool fallback, out bool value, out RequestError? error)

@@ -26,6 +26,12 @@ public sealed class StreamingOptions
     /// <summary>How long resolving the resource and opening the stream may take before the client gets an error. Default 30 s.</summary>
     public TimeSpan OpenTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>With <c>format=batch</c>, at most this many lines go in one frame. Default 256.</summary>
+    public int MaxBatchEntries { get; set; } = 256;
+
+    /// <summary>With <c>format=batch</c>, a frame is sent once it holds this many bytes. Default 64 KiB.</summary>
+    public int MaxBatchBytes { get; set; } = 64 * 1024;
+
     internal sealed class Validator(IOptions<PipelineOptions> pipeline) : IValidateOptions<StreamingOptions>
     {
         public ValidateOptionsResult Validate(string? name, StreamingOptions o)
@@ -43,6 +49,10 @@ public sealed class StreamingOptions
                 errors.Add($"Streaming:CloseTimeout must be between 00:00:00 and 00:01:00 (was {o.CloseTimeout}).");
             if (o.OpenTimeout <= TimeSpan.Zero || o.OpenTimeout > TimeSpan.FromMinutes(10))
                 errors.Add($"Streaming:OpenTimeout must be between 00:00:00 and 00:10:00 (was {o.OpenTimeout}).");
+            if (o.MaxBatchEntries is < 1 or > 100_000)
+                errors.Add($"Streaming:MaxBatchEntries must be between 1 and 100000 (was {o.MaxBatchEntries}).");
+            if (o.MaxBatchBytes is < 1024 or > 16 * 1024 * 1024)
+                errors.Add($"Streaming:MaxBatchBytes must be between 1024 and 16777216 (was {o.MaxBatchBytes}).");
             return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
         }
     }

@@ -144,6 +144,7 @@ public sealed class LogRoutesTests : IAsyncLifetime
     [InlineData("/ws/containers/web-1/logs?timestamps=yes", "timestamps")]
     [InlineData("/ws/containers/web-1/logs?host_id=bad%20host", "host_id")]
     [InlineData("/ws/containers/web-1/logs?resume=zz:1", "resume")]
+    [InlineData("/ws/containers/web-1/logs?format=xml", "format")]
     [InlineData("/ws/containers/we%24b/logs?", "path")]
     [InlineData("/ws/containers/-web/logs?", "path")]
     [InlineData("/api/v1/services/api/logs?", "host_id")]
@@ -157,6 +158,24 @@ public sealed class LogRoutesTests : IAsyncLifetime
         Assert.Equal((WebSocketCloseStatus)4400, status);
         Assert.Empty(_api.Containers.Starts);
         Assert.Equal(0, _api.Streams.StreamCount);
+    }
+
+    [Fact]
+    public async Task BatchFormat_GathersLinesIntoBatchFramesOfLogObjects()
+    {
+        for (var i = 1; i <= 10; i++)
+            _api.Containers.Write($"line {i}");
+        using var socket = await _api.Connect($"/ws/containers/web-1/logs?token={Viewer}&tail=10&follow=false&timestamps=false&format=batch");
+        var (frames, status, _) = await Frames.UntilClosed(socket);
+        Assert.Equal("connected", frames[0].Type());
+        Assert.Equal("complete", frames[^1].Type());
+        var batches = frames.Where(f => f.Type() == "batch").ToList();
+        Assert.NotEmpty(batches);
+        var entries = batches.SelectMany(b => b.GetProperty("entries").EnumerateArray()).ToList();
+        Assert.Equal(batches.Sum(b => b.GetProperty("count").GetInt32()), entries.Count);
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => $"line {i}"), entries.Select(e => e.Str("data")));
+        Assert.All(entries, e => Assert.Equal("log", e.Type()));
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, status);
     }
 
     [Fact]
