@@ -23,6 +23,9 @@ public sealed partial class ServiceLogSource : ILogSource
 {
     private const string AllLines = "all";
 
+    /// <summary>Docker counts a service's <c>tail</c> per task.</summary>
+    public string? TailPartitionKey => ServiceTaskDirectory.TaskIdMetadata;
+
     private readonly DockerHosts _hosts;
     private readonly DockerOptions _options;
     private readonly TimeProvider _time;

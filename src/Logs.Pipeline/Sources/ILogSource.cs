@@ -11,6 +11,13 @@ public interface ILogSource
     LogSourceType SourceType { get; }
 
     /// <summary>
+    /// The metadata key that <c>tail</c> counts within, when the source's own tail does (Docker's service logs count
+    /// <c>tail</c> per task); null when <c>tail</c> counts the whole stream. The replay buffer serves history the same
+    /// way, so both paths give the same lines.
+    /// </summary>
+    string? TailPartitionKey => null;
+
+    /// <summary>
     /// Turns what the user typed (an id, a short id, a name) into the canonical id used in the stream key,
     /// so that two clients naming one container differently share one stream.
     /// Throws <see cref="LogSourceException"/> with <see cref="LogSourceErrorKind.NotFound"/> and the like.

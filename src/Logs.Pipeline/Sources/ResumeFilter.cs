@@ -13,6 +13,7 @@ public sealed class ResumeFilter
     private LogTimestamp? _last;
     private int _seenAtLast;
     private int _repeatsToSkip;
+    private bool _atSeam;
 
     /// <summary>Timestamp of the newest line seen, if any.</summary>
     public LogTimestamp? Last => _last;
@@ -35,14 +36,19 @@ public sealed class ResumeFilter
     public SourceStart Reopen(Action? onConnected = null)
     {
         _repeatsToSkip = _seenAtLast;
+        _atSeam = true;
         var start = _last is { } since ? SourceStart.LiveFrom(since) : SourceStart.LiveAll();
         return start with { OnConnected = onConnected };
     }
 
-    /// <summary>True for a line of a reopened read that was already passed on before.</summary>
+    /// <summary>
+    /// True for a line at the start of a reopened read that was already passed on. Only the seam is filtered: after
+    /// the first new line everything is new, even a line older than the newest seen (replicas of a service, and
+    /// Docker's stdout and stderr, are not in strict time order; filtering them would drop lines silently).
+    /// </summary>
     public bool IsRepeat(SourceRecord record)
     {
-        if (_last is not { } last)
+        if (!_atSeam || _last is not { } last)
             return false;
         if (record.Timestamp < last)
             return true;
@@ -51,7 +57,7 @@ public sealed class ResumeFilter
             _repeatsToSkip--;
             return true;
         }
-        _repeatsToSkip = 0;
+        _atSeam = false;
         return false;
     }
 }

@@ -132,16 +132,16 @@ internal sealed partial class LogStream
     {
         lock (_gate)
         {
-            var (history, lastDelivered, leading) = TakeHistory(request);
+            var (history, lastDelivered, leading, selectedEnd) = TakeHistory(request);
             if (_closed || !request.Follow)
             {
                 // The upstream has ended (or the client wants history only): serve the buffer and finish.
                 ReleaseLocked(null);
-                return new LogSubscription(Key, Epoch, history, lastDelivered, live: null, release: null, leading, _fault);
+                return new LogSubscription(Key, Epoch, history, lastDelivered, live: null, release: null, leading, _fault, selectedEnd);
             }
             var queue = new SubscriberQueue(_options.SubscriberQueueEntries, _replay.HeadSequence, lossless: false, _time, () => _fault);
             _links.Add(queue, _broadcast.LinkTo(queue, PropagateCompletion));
-            return new LogSubscription(Key, Epoch, history, lastDelivered, queue, Release, leading);
+            return new LogSubscription(Key, Epoch, history, lastDelivered, queue, Release, leading, selectedHistoryEnd: selectedEnd);
         }
     }
 
@@ -153,14 +153,15 @@ internal sealed partial class LogStream
     {
         lock (_gate)
         {
-            var wanted = Math.Max(1, _replay.HeadSequence - request.Tail + 1);
+            // With a partitioned tail, only a buffer that still holds the whole history can answer for every partition.
+            var wanted = _source.TailPartitionKey is null ? Math.Max(1, _replay.HeadSequence - request.Tail + 1) : 1;
             if (!_historyLoaded.Task.IsCompletedSuccessfully || _replay.OldestSequence > wanted || request.ResumeAfter is not null)
             {
                 subscription = null!;
                 return false;
             }
-            var (history, lastDelivered, _) = TakeHistory(request);
-            subscription = new LogSubscription(Key, Epoch, history, lastDelivered, live: null, release: null);
+            var (history, lastDelivered, _, selectedEnd) = TakeHistory(request);
+            subscription = new LogSubscription(Key, Epoch, history, lastDelivered, live: null, release: null, selectedHistoryEnd: selectedEnd);
             return true;
         }
     }
@@ -195,18 +196,23 @@ internal sealed partial class LogStream
         _onClosed(this);
     }
 
-    private (LogEntry[] History, long LastDelivered, StreamEvent? Leading) TakeHistory(SubscriptionRequest request)
+    private (LogEntry[] History, long LastDelivered, StreamEvent? Leading, long SelectedEnd) TakeHistory(SubscriptionRequest request)
     {
         if (request.ResumeAfter is { } resume)
         {
             if (resume.Epoch == Epoch && resume.Sequence <= _replay.HeadSequence && resume.Sequence >= 0)
-                return (_replay.After(resume.Sequence), resume.Sequence, null);
+                return (_replay.After(resume.Sequence), resume.Sequence, null, 0);
             // Sequence numbers of another epoch mean nothing here: serve the tail and say the count is unknown.
-            var (history, last, _) = TakeHistory(request with { ResumeAfter = null });
-            return (history, last, StreamEvent.ForGap(-1, GapReason.StreamRestarted));
+            var (history, last, _, selectedEnd) = TakeHistory(request with { ResumeAfter = null });
+            return (history, last, StreamEvent.ForGap(-1, GapReason.StreamRestarted), selectedEnd);
+        }
+        if (_source.TailPartitionKey is { } partitionKey)
+        {
+            // A selection, not a contiguous range: the subscription must not read the holes as gaps.
+            return (_replay.LastPerPartition(request.Tail, partitionKey), 0, null, _replay.HeadSequence);
         }
         var from = Math.Max(1, _replay.HeadSequence - request.Tail + 1);
-        return (_replay.After(from - 1), from - 1, null);
+        return (_replay.After(from - 1), from - 1, null, 0);
     }
 
     private ValueTask Release(SubscriberQueue? queue)

@@ -19,6 +19,7 @@ public sealed class LogSubscription : IAsyncDisposable
     private StreamEvent? _pending;
     private int _historyIndex;
     private long _lastDelivered;
+    private long _selectedHistoryEnd;
     private int _disposed;
 
     internal LogSubscription(
@@ -29,11 +30,15 @@ public sealed class LogSubscription : IAsyncDisposable
         SubscriberQueue? live,
         Func<SubscriberQueue?, ValueTask>? release,
         StreamEvent? leading = null,
-        Exception? historyFault = null)
+        Exception? historyFault = null,
+        long selectedHistoryEnd = 0)
     {
         Key = key;
         Epoch = epoch;
         _history = history;
+        // A selected history (a partitioned tail) has holes by design: its entries are delivered as they are,
+        // and gap counting starts after its end.
+        _selectedHistoryEnd = selectedHistoryEnd;
         _lastDelivered = lastDelivered;
         _live = live;
         _release = release;
@@ -89,6 +94,16 @@ public sealed class LogSubscription : IAsyncDisposable
             }
 
             var entry = (LogEntry)item;
+            if (_selectedHistoryEnd > 0)
+            {
+                if (fromHistory)
+                {
+                    streamEvent = StreamEvent.ForEntry(entry);
+                    return true;
+                }
+                _lastDelivered = _selectedHistoryEnd;
+                _selectedHistoryEnd = 0;
+            }
             if (entry.Sequence == 0)
             {
                 // Unsequenced (the legacy path's direct read): nothing to dedupe or count.

@@ -47,6 +47,28 @@ internal sealed class ReplayBuffer(int maxEntries, long maxBytes)
         return result;
     }
 
+    /// <summary>
+    /// The newest <paramref name="tail"/> entries of each value of metadata <paramref name="partitionKey"/> (entries
+    /// without it form one partition), in sequence order: a service's tail, which Docker counts per task.
+    /// </summary>
+    public LogEntry[] LastPerPartition(int tail, string partitionKey)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        var picked = new List<LogEntry>();
+        for (var i = Count - 1; i >= 0; i--)
+        {
+            var entry = _ring[(_start + i) % _ring.Length];
+            var partition = entry.Record.Metadata is { } metadata && metadata.TryGetValue(partitionKey, out var value) ? value : "";
+            var seen = counts.GetValueOrDefault(partition);
+            if (seen >= tail)
+                continue;
+            counts[partition] = seen + 1;
+            picked.Add(entry);
+        }
+        picked.Reverse();
+        return [.. picked];
+    }
+
     private void RemoveOldest()
     {
         _bytes -= _ring[_start].ApproximateSize;

@@ -476,3 +476,50 @@ public sealed class LogStreamManagerTests
         }
     }
 }
+
+public sealed class PartitionedTailTests
+{
+    [Fact]
+    public async Task Subscribe_SourceCountsTailPerTask_HistoryHasTailPerTaskAndNoFalseGaps()
+    {
+        var source = new TaskPartitionedSource();
+        await using var h = new PipelineHarness();
+        await using var manager = new LogStreamManager(new LogSourceRegistry([source]), Microsoft.Extensions.Options.Options.Create(h.Options), h.Time, h.Metrics,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<LogStreamManager>.Instance);
+        await using var s = await manager.SubscribeAsync(PipelineHarness.Key, new SubscriptionRequest(2), CancellationToken.None);
+        var events = await PipelineHarness.Read(s, 4);
+        Assert.Equal(["a3", "b3", "a4", "b4"], PipelineHarness.Texts(events));
+        Assert.DoesNotContain(events, e => e.Kind == StreamEventKind.Gap);
+        source.Live.TrySetResult();
+        var live = await PipelineHarness.Read(s, 1);
+        Assert.Equal(["a5"], PipelineHarness.Texts(live));
+        Assert.DoesNotContain(live, e => e.Kind == StreamEventKind.Gap);
+    }
+
+    private sealed class TaskPartitionedSource : ILogSource
+    {
+        public TaskCompletionSource Live { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public LogSourceType SourceType => LogSourceType.Container;
+        public string? TailPartitionKey => "task_id";
+        public ValueTask<string> ResolveAsync(string hostId, string resource, CancellationToken cancellationToken) => ValueTask.FromResult(resource);
+
+        private static SourceRecord Line(string task, int n) =>
+            new(new LogTimestamp(n * 10 + (task == "a" ? 0 : 5)), false, OutputStream.Stdout, $"{task}{n}", LogSeverity.Info, new Dictionary<string, string> { ["task_id"] = task });
+
+        public async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            if (!start.Follow)
+            {
+                for (var n = 1; n <= 4; n++)
+                {
+                    yield return Line("a", n);
+                    yield return Line("b", n);
+                }
+                yield break;
+            }
+            await Live.Task.WaitAsync(cancellationToken);
+            yield return Line("a", 5);
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+    }
+}

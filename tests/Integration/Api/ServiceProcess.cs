@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace LogsMigration.Tests.Integration.Api;
+
+/// <summary>
+/// The service as a real process on loopback (Kestrel on an ephemeral port), configured through environment
+/// variables as an operator would, so its connections to the daemon can be counted from outside by its pid.
+/// </summary>
+public sealed partial class ServiceProcess : IAsyncDisposable
+{
+    public const string SigningKey = "integration-signing-key-at-least-32-bytes-long";
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ServiceProcess(Process process) => _process = process;
+
+    public Uri BaseUri { get; private set; } = new("http://127.0.0.1");
+    public int Pid => _process.Id;
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    public static async Task<ServiceProcess> StartAsync(IDictionary<string, string> settings)
+    {
+        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        var directory = Path.Combine(Infrastructure.EngineScript.RepositoryRoot, "src", "Api", "bin", configuration, "net10.0");
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(directory, "LogsMigration.Api.dll"), "--urls", "http://127.0.0.1:0"])
+        {
+            WorkingDirectory = directory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.Environment["Auth__SigningKey"] = SigningKey;
+        info.Environment["Logging__Console__FormatterName"] = "simple";
+        foreach (var (key, value) in settings)
+            info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var service = new ServiceProcess(process);
+        void OnLine(string? line)
+        {
+            if (line is null)
+                return;
+            lock (service._output)
+                service._output.AppendLine(line);
+            if (ListeningPattern().Match(line) is { Success: true } match)
+                listening.TrySetResult(new Uri(match.Groups[1].Value));
+        }
+        process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            service.BaseUri = await listening.Task.WaitAsync(StartTimeout);
+            return service;
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new InvalidOperationException($"The service did not start listening within {StartTimeout}:\n{service.Output}");
+        }
+    }
+
+    public static string Token(string role = "viewer", string subject = "it-user")
+    {
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Subject = new ClaimsIdentity([new Claim("sub", subject), new Claim("type", "access"), new Claim("role", role)]),
+            Expires = DateTime.UtcNow.AddHours(1),
+            SigningCredentials = new SigningCredentials(new SymmetricSecurityKey(Encoding.UTF8.GetBytes(SigningKey)), SecurityAlgorithms.HmacSha256),
+        };
+        return new JsonWebTokenHandler().CreateToken(descriptor);
+    }
+
+    public async Task<ClientWebSocket> ConnectAsync(string pathAndQuery, string? token = null)
+    {
+        var socket = new ClientWebSocket();
+        var separator = pathAndQuery.Contains('?', StringComparison.Ordinal) ? '&' : '?';
+        var uri = new Uri($"ws://{BaseUri.Authority}{pathAndQuery}{separator}token={token ?? Token()}");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        await socket.ConnectAsync(uri, timeout.Token);
+        return socket;
+    }
+
+    public HttpClient AdminClient()
+    {
+        var http = new HttpClient { BaseAddress = BaseUri };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", Token("admin", "it-admin"));
+        return http;
+    }
+
+    public async Task<JsonElement> AdminGetAsync(string path)
+    {
+        using var http = AdminClient();
+        return JsonDocument.Parse(await http.GetStringAsync(path)).RootElement.Clone();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
+    private static partial Regex ListeningPattern();
+}

@@ -1,0 +1,259 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using HdrHistogram;
+
+namespace LogsMigration.Load.Clients;
+
+/// <summary>How one viewer behaves.</summary>
+/// <param name="Uri">The WebSocket URL, token and parameters included.</param>
+/// <param name="Stream">The stream (container) it watches, for grouping.</param>
+/// <param name="TargetLine">The line number after which it is done (the last line the writer prints); 0: never done, runs until stopped.</param>
+/// <param name="PauseAfterLines">A slow viewer stops reading after this many lines…</param>
+/// <param name="Pause">…for this long (then reads again, and should see gap markers for what it missed).</param>
+/// <param name="ExpectedFirstLine">The first line it must get (1 when it attached before the writer started); 0 when any is fine (late joiners, churn).</param>
+internal sealed record ViewerPlan(Uri Uri, string Stream, long TargetLine, long ExpectedFirstLine = 0, long PauseAfterLines = 0, TimeSpan Pause = default)
+{
+    public bool Slow => Pause > TimeSpan.Zero;
+}
+
+/// <summary>
+/// One browser tab, as far as the server can tell: a WebSocket that reads frames and checks every line. Lines carry
+/// their writer's counter (<c>n=…</c>), so the viewer counts what it lost (a jump with no gap marker to explain it),
+/// what it got twice, and what the server told it it missed; and the line's <c>timestamp</c> (when Docker received
+/// it, or when the raw generator made it) gives its delivery latency.
+/// </summary>
+internal sealed class Viewer : IEntrySink
+{
+    /// <summary>Latencies are kept in microseconds up to two minutes, to 2 significant digits (1 %): small enough for thousands of viewers.</summary>
+    public const long MaxLatencyMicros = 120_000_000;
+
+    private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly ClientWebSocket _socket = new();
+    private long _nowNanoseconds;
+    private long _liveAfterNanoseconds;
+    private Task _receiving = Task.CompletedTask;
+    private bool _paused;
+    private volatile bool _closing;
+
+    public Viewer(int id, ViewerPlan plan)
+    {
+        Id = id;
+        Plan = plan;
+        _socket.Options.KeepAliveInterval = TimeSpan.Zero;
+    }
+
+    public int Id { get; }
+    public ViewerPlan Plan { get; }
+    public LongHistogram Latency { get; } = new(MaxLatencyMicros, 2);
+
+    public string? Path { get; private set; }
+    public string? Error { get; private set; }
+    public WebSocketCloseStatus? CloseStatus { get; private set; }
+    /// <summary>The server did not complete the close handshake in time (the socket was then aborted).</summary>
+    public bool CloseTimedOut { get; private set; }
+    public long Frames { get; private set; }
+    public long BatchFrames { get; private set; }
+    public long Lines { get; private set; }
+    public long FirstLine { get; private set; }
+    public long LastLine { get; private set; }
+    public long Duplicates { get; private set; }
+    /// <summary>Lines skipped between two received lines (the writer's counter jumped).</summary>
+    public long Skipped { get; private set; }
+    public long GapMarkers { get; private set; }
+    /// <summary>Lines the server said this viewer missed (sum of the gap markers' counts).</summary>
+    public long GapMissed { get; private set; }
+    public long UnknownEntries { get; private set; }
+    public long ConnectStarted { get; private set; }
+    public long ConnectedAt { get; private set; }
+    public long FirstLineAt { get; private set; }
+    public long LastLineAt { get; private set; }
+    /// <summary>Timestamps (Unix ns) carried by the first and last lines: the writer's achieved rate comes from them.</summary>
+    public long FirstLineStamp { get; private set; }
+    public long LastLineStamp { get; private set; }
+
+    public bool IsConnected => _connected.Task.IsCompletedSuccessfully;
+    public bool IsDone => _done.Task.IsCompleted;
+    public Task Connected => _connected.Task;
+    public Task Done => _done.Task;
+
+    /// <summary>Time from starting to connect to the first line, in milliseconds; null before the first line.</summary>
+    public double? TimeToFirstLineMs => FirstLineAt == 0 ? null : Stopwatch.GetElapsedTime(ConnectStarted, FirstLineAt).TotalMilliseconds;
+
+    /// <summary>Lines missing before the first one received, when the first is known (viewers attached before the writer started).</summary>
+    public long MissedAtStart => Plan.ExpectedFirstLine > 0 && FirstLine > Plan.ExpectedFirstLine ? FirstLine - Plan.ExpectedFirstLine : 0;
+
+    /// <summary>Lost: lines missing between its first expected line and its last received one that no gap marker explains.</summary>
+    public long Lost => Math.Max(0, MissedAtStart + Skipped - GapMissed);
+
+    /// <summary>Lines after the last one it got, up to the target: not lost, still on their way when the run ended.</summary>
+    public long Behind => Plan.TargetLine <= 0 ? 0
+        : FirstLine == 0 ? Plan.TargetLine - Math.Max(1, Plan.ExpectedFirstLine) + 1
+        : Math.Max(0, Plan.TargetLine - LastLine);
+
+    /// <summary>A viewer that keeps up: reads normally, had no error, got its last line in time and was never told it fell behind.</summary>
+    public bool KeptUp => !Plan.Slow && Error is null && GapMarkers == 0 && Behind == 0 && FirstLine > 0;
+
+    /// <summary>Connects, then reads in the background until closed.</summary>
+    public async Task ConnectAsync(HttpMessageInvoker invoker, CancellationToken cancellationToken)
+    {
+        ConnectStarted = Stopwatch.GetTimestamp();
+        // History lines (tail) were written before this viewer came: their age is not a delivery latency.
+        _liveAfterNanoseconds = NowNanoseconds();
+        try
+        {
+            await _socket.ConnectAsync(Plan.Uri, invoker, cancellationToken);
+        }
+        catch (Exception ex) when (ex is WebSocketException or HttpRequestException or OperationCanceledException or IOException)
+        {
+            Fail($"connect: {ex.GetBaseException().Message}");
+            return;
+        }
+        _receiving = Task.Run(ReceiveAsync, CancellationToken.None);
+    }
+
+    /// <summary>Closes the socket (close handshake), aborting it if the server does not answer within <paramref name="timeout"/>.</summary>
+    public async Task CloseAsync(TimeSpan timeout)
+    {
+        // From here on, the socket ending (or being aborted below) is this viewer's doing, not an error.
+        _closing = true;
+        try
+        {
+            if (_socket.State == WebSocketState.Open)
+                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).WaitAsync(timeout);
+            await _receiving.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            CloseTimedOut = true;
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        _socket.Abort();
+        await _receiving;
+        _socket.Dispose();
+        _connected.TrySetResult();
+        _done.TrySetResult();
+    }
+
+    private async Task ReceiveAsync()
+    {
+        var buffer = new byte[16 * 1024];
+        var filled = 0;
+        try
+        {
+            while (true)
+            {
+                if (filled == buffer.Length)
+                    Array.Resize(ref buffer, buffer.Length * 2);
+                var result = await _socket.ReceiveAsync(buffer.AsMemory(filled), CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    CloseStatus = _socket.CloseStatus;
+                    if (_socket.State == WebSocketState.CloseReceived)
+                        await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    break;
+                }
+                filled += result.Count;
+                if (!result.EndOfMessage)
+                    continue;
+                OnFrame(buffer.AsSpan(0, filled));
+                filled = 0;
+                if (_paused)
+                {
+                    _paused = false;
+                    await Task.Delay(Plan.Pause);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            if (!_done.Task.IsCompleted && !_closing)
+                Error ??= $"receive: {ex.GetBaseException().Message}";
+        }
+        _connected.TrySetResult();
+        _done.TrySetResult();
+    }
+
+    private void OnFrame(ReadOnlySpan<byte> frame)
+    {
+        Frames++;
+        switch (FrameParser.KindOf(frame))
+        {
+            case FrameKind.Batch:
+                BatchFrames++;
+                goto case FrameKind.Log;
+            case FrameKind.Log:
+                _nowNanoseconds = NowNanoseconds();
+                var sink = new Sink(this);
+                FrameParser.VisitEntries(frame, ref sink);
+                break;
+            case FrameKind.Connected:
+                Path = FrameParser.StringField(frame, "path");
+                ConnectedAt = Stopwatch.GetTimestamp();
+                _connected.TrySetResult();
+                break;
+            case FrameKind.Error:
+                Error ??= "error frame: " + (FrameParser.StringField(frame, "code") ?? "?");
+                break;
+            case FrameKind.Unknown:
+                UnknownEntries++;
+                break;
+        }
+    }
+
+    void IEntrySink.OnLine(long n, long timestampNanoseconds)
+    {
+        Lines++;
+        if (FirstLine == 0)
+        {
+            FirstLine = n;
+            FirstLineAt = Stopwatch.GetTimestamp();
+            FirstLineStamp = timestampNanoseconds;
+        }
+        else if (n <= LastLine)
+        {
+            Duplicates++;
+            return;
+        }
+        else if (n > LastLine + 1)
+        {
+            Skipped += n - LastLine - 1;
+        }
+        LastLine = n;
+        LastLineAt = Stopwatch.GetTimestamp();
+        LastLineStamp = timestampNanoseconds;
+        if (timestampNanoseconds >= _liveAfterNanoseconds)
+            Latency.RecordValue(Math.Clamp((_nowNanoseconds - timestampNanoseconds) / 1000, 1, MaxLatencyMicros));
+        if (Plan.Slow && Lines == Plan.PauseAfterLines)
+            _paused = true;
+        if (Plan.TargetLine > 0 && n >= Plan.TargetLine)
+            _done.TrySetResult();
+    }
+
+    void IEntrySink.OnGap(long missed)
+    {
+        GapMarkers++;
+        GapMissed += Math.Max(0, missed);
+    }
+
+    void IEntrySink.OnUnknown() => UnknownEntries++;
+
+    public void Fail(string error)
+    {
+        Error ??= error;
+        _connected.TrySetResult();
+        _done.TrySetResult();
+    }
+
+    private static long NowNanoseconds() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
+
+    /// <summary>The parser's callback, as a struct so the per-line path makes no allocation and no interface dispatch.</summary>
+    private readonly struct Sink(Viewer viewer) : IEntrySink
+    {
+        public void OnLine(long n, long timestampNanoseconds) => ((IEntrySink)viewer).OnLine(n, timestampNanoseconds);
+        public void OnGap(long missed) => ((IEntrySink)viewer).OnGap(missed);
+        public void OnUnknown() => viewer.UnknownEntries++;
+    }
+}

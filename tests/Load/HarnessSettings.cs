@@ -1,0 +1,49 @@
+namespace LogsMigration.Load;
+
+/// <summary>What one harness run does: quick (correctness only, for CI) or full (the report), and where things are.</summary>
+internal sealed record HarnessSettings(bool Full, string RepoRoot, string OutputDir, string ServiceDll, string EngineName, IReadOnlySet<string>? Only, string CommandLine)
+{
+    /// <summary>Fan-out viewer counts and rates to run instead of the mode's (<c>--n 100,1000 --r 1000</c>), to look at one point.</summary>
+    public int[]? FanOutViewers { get; init; }
+    public int[]? FanOutRates { get; init; }
+
+    public const string DefaultEngine = "load";
+
+    public string LogDir => Path.Combine(RepoRoot, "artifacts", "load", "logs");
+
+    public bool Runs(string scenario) => Only is null || Only.Contains(scenario);
+
+    /// <summary><c>quick|full [--only a,b] [--out DIR] [--engine NAME] [--repo DIR]</c>.</summary>
+    public static HarnessSettings Parse(string[] args)
+    {
+        string? Option(string name)
+        {
+            var index = Array.IndexOf(args, name);
+            return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+        }
+        var full = args[0] == "full";
+        var repo = Path.GetFullPath(Option("--repo") ?? FindRepoRoot());
+        var output = Path.GetFullPath(Option("--out") ?? Path.Combine(repo, full ? "docs" : Path.Combine("artifacts", "load")));
+        var only = Option("--only")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var engine = Option("--engine") ?? DefaultEngine;
+        if (engine is "main" or "second" or "worker" or "restarttest" or "demo")
+            throw new ArgumentException($"engine '{engine}' belongs to other test suites; the harness uses its own ('{DefaultEngine}').");
+        var service = Path.Combine(repo, "src", "Api", "bin", "Release", "net10.0", "LogsMigration.Api.dll");
+        int[]? Numbers(string name) => Option(name)?.Split(',').Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        return new HarnessSettings(full, repo, output, service, engine, only, Option("--command") ?? "bash scripts/load.sh " + (full ? "--full" : "--quick"))
+        {
+            FanOutViewers = Numbers("--n"),
+            FanOutRates = Numbers("--r"),
+        };
+    }
+
+    private static string FindRepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "LogsMigration.sln")))
+                return dir.FullName;
+        }
+        return Directory.GetCurrentDirectory();
+    }
+}

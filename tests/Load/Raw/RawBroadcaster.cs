@@ -1,0 +1,215 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace LogsMigration.Load.Raw;
+
+/// <summary>
+/// The raw ceiling: a minimal Kestrel broadcaster and nothing else. A generator makes numbered lines at a set rate
+/// and serialises each once; every client has a bounded queue (dropping its oldest, counted and reported as a gap
+/// marker, like the service) and one sender. With <c>format=batch</c> the sender gathers what is queued into one
+/// <c>batch</c> frame within the same bounds as the service. No Docker, no pipeline, no auth: the upper bound the
+/// service is judged against, on the same machine and at the same settings.
+/// </summary>
+internal static class RawBroadcaster
+{
+    private static readonly byte[] BatchHeader = """{"type":"batch","entries":["""u8.ToArray();
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var (port, settings) = RawServerSettings.Parse(args);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        app.UseWebSockets();
+        var streams = new ConcurrentDictionary<string, RawStream>();
+        RawStream Stream(string name) => streams.GetOrAdd(name, static n => new RawStream(n));
+
+        app.MapGet("/healthz", () => Results.Ok());
+        app.MapPost("/go/{stream}", (string stream, int rate, long lines, IHostApplicationLifetime life) =>
+        {
+            Stream(stream).Start(rate, lines, life.ApplicationStopping);
+            return Results.Accepted();
+        });
+        app.MapGet("/stats", () => Results.Ok(new
+        {
+            clients = streams.Values.Sum(s => s.ClientCount),
+            dropped = streams.Values.Sum(s => s.Dropped),
+        }));
+        app.Map("/ws/raw/{stream}", async (HttpContext context, string stream) =>
+        {
+            if (!context.WebSockets.IsWebSocketRequest)
+            {
+                context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                return;
+            }
+            var batched = string.Equals(context.Request.Query["format"], "batch", StringComparison.Ordinal);
+            using var socket = await context.WebSockets.AcceptWebSocketAsync();
+            await ServeAsync(socket, Stream(stream), batched, settings, context.RequestAborted);
+        });
+        await app.RunAsync();
+        return 0;
+    }
+
+    private static async Task ServeAsync(WebSocket socket, RawStream stream, bool batched, RawServerSettings settings, CancellationToken aborted)
+    {
+        var client = new RawClient(settings.QueueEntries);
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        var receiving = ReceiveUntilClosedAsync(socket, closed);
+        try
+        {
+            await socket.SendAsync(RawFrames.Connected(RawFrames.NowNanoseconds()), WebSocketMessageType.Text, true, closed.Token);
+            stream.Add(client);
+            await SendAsync(socket, client, batched, settings, closed.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
+        {
+        }
+        finally
+        {
+            stream.Remove(client);
+        }
+        try
+        {
+            if (socket.State == WebSocketState.CloseReceived)
+                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(5));
+        }
+        catch (Exception ex) when (ex is WebSocketException or TimeoutException)
+        {
+        }
+        socket.Abort();
+        await receiving;
+    }
+
+    /// <summary>The one sender of a client: a gap marker for what its queue dropped, then what is queued.</summary>
+    private static async Task SendAsync(WebSocket socket, RawClient client, bool batched, RawServerSettings settings, CancellationToken cancellationToken)
+    {
+        var reader = client.Queue.Reader;
+        var batch = batched ? new ArrayBufferWriter<byte>(settings.MaxBatchBytes + 4096) : null;
+        var digits = new byte[12];
+        while (await reader.WaitToReadAsync(cancellationToken))
+        {
+            var dropped = Interlocked.Exchange(ref client.Dropped, 0);
+            if (dropped > 0)
+                await socket.SendAsync(RawFrames.Gap(dropped, RawFrames.NowNanoseconds()), WebSocketMessageType.Text, true, cancellationToken);
+            if (batch is null)
+            {
+                while (reader.TryRead(out var frame))
+                    await socket.SendAsync(frame, WebSocketMessageType.Text, true, cancellationToken);
+                continue;
+            }
+            while (true)
+            {
+                var count = 0;
+                batch.ResetWrittenCount();
+                while (count < settings.MaxBatchEntries && batch.WrittenCount < settings.MaxBatchBytes && reader.TryRead(out var frame))
+                {
+                    batch.Write(count == 0 ? BatchHeader : ","u8);
+                    batch.Write(frame);
+                    count++;
+                }
+                if (count == 0)
+                    break;
+                batch.Write("""],"count":"""u8);
+                count.TryFormat(digits, out var written, default, CultureInfo.InvariantCulture);
+                batch.Write(digits.AsSpan(0, written));
+                batch.Write("}"u8);
+                await socket.SendAsync(batch.WrittenMemory, WebSocketMessageType.Text, true, cancellationToken);
+            }
+        }
+    }
+
+    private static async Task ReceiveUntilClosedAsync(WebSocket socket, CancellationTokenSource closed)
+    {
+        var buffer = new byte[1024];
+        try
+        {
+            while (true)
+            {
+                var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
+                if (result.MessageType == WebSocketMessageType.Close)
+                    break;
+            }
+        }
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        await closed.CancelAsync();
+    }
+
+    /// <summary>One client's bounded queue: the generator never waits for it; its oldest frames go first when full.</summary>
+    private sealed class RawClient
+    {
+        public long Dropped;
+
+        public RawClient(int capacity)
+        {
+            Queue = Channel.CreateBounded<byte[]>(
+                new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
+                _ => Interlocked.Increment(ref Dropped));
+        }
+
+        public Channel<byte[]> Queue { get; }
+    }
+
+    /// <summary>One named stream: its clients and its generator.</summary>
+    private sealed class RawStream(string name)
+    {
+        private readonly Lock _gate = new();
+        private RawClient[] _clients = [];
+        private int _started;
+
+        public int ClientCount => Volatile.Read(ref _clients).Length;
+        public long Dropped => Volatile.Read(ref _clients).Sum(c => Interlocked.Read(ref c.Dropped));
+
+        public void Add(RawClient client)
+        {
+            lock (_gate)
+                _clients = [.. _clients, client];
+        }
+
+        public void Remove(RawClient client)
+        {
+            lock (_gate)
+                _clients = _clients.Where(c => c != client).ToArray();
+            client.Queue.Writer.TryComplete();
+        }
+
+        /// <summary>Starts the generator once: <paramref name="lines"/> lines at <paramref name="rate"/> per second, paced on the clock.</summary>
+        public void Start(int rate, long lines, CancellationToken stopping)
+        {
+            if (Interlocked.Exchange(ref _started, 1) != 0)
+                return;
+            var thread = new Thread(() => Generate(rate, lines, stopping)) { IsBackground = true, Name = $"raw-{name}" };
+            thread.Start();
+        }
+
+        private void Generate(int rate, long lines, CancellationToken stopping)
+        {
+            var clock = Stopwatch.StartNew();
+            long produced = 0;
+            while (produced < lines && !stopping.IsCancellationRequested)
+            {
+                var owed = Math.Min(lines, (long)(clock.Elapsed.TotalSeconds * rate) + 1);
+                while (produced < owed)
+                {
+                    produced++;
+                    var frame = RawFrames.Log(name, produced, RawFrames.NowNanoseconds());
+                    foreach (var client in Volatile.Read(ref _clients))
+                        client.Queue.Writer.TryWrite(frame);
+                }
+                Thread.Sleep(1);
+            }
+        }
+    }
+}

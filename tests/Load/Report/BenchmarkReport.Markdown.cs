@@ -1,0 +1,6 @@
+namespace LogsMigration.Load.Report;
+
+internal sealed partial class BenchmarkReport
+{
+    private string Markdown() => "TODO";
+}

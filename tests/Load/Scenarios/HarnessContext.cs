@@ -1,0 +1,66 @@
+using System.Net.Sockets;
+using LogsMigration.Load.Infra;
+using LogsMigration.Load.Report;
+
+namespace LogsMigration.Load.Scenarios;
+
+/// <summary>What every scenario shares in one harness run: the engine, the signing key, the viewers' HTTP stacks, the results.</summary>
+internal sealed class HarnessContext(HarnessSettings settings, DockerEngine engine, LiveProgress progress) : IDisposable
+{
+    private int _runs;
+
+    public HarnessSettings Settings { get; } = settings;
+    public DockerEngine Engine { get; } = engine;
+    public LiveProgress Progress { get; } = progress;
+    public Tokens Tokens { get; } = new();
+    public string ViewerToken => _viewerToken ??= Tokens.Mint("load-viewer", "viewer");
+    private string? _viewerToken;
+    public List<RunResult> Results { get; } = [];
+
+    /// <summary>Records a run's result and prints its line at once, so progress shows run by run.</summary>
+    public void Add(RunResult result)
+    {
+        Results.Add(result);
+        ConsoleReport.PrintRunLine(result);
+    }
+
+    /// <summary>A container that writes 200 lines/s for the whole harness run: each fresh server is warmed up on it.</summary>
+    public string WarmupStream { get; set; } = "";
+
+    /// <summary>The viewers' connections: plain sockets, as a browser's.</summary>
+    public HttpMessageInvoker Viewers { get; } = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero, UseProxy = false });
+
+    /// <summary>
+    /// Slow viewers' connections: a small, fixed receive buffer (no autotuning), so a viewer that stops reading fills
+    /// its socket in a few hundred lines, as a frozen tab on a real network would, and the server's queue has to act.
+    /// </summary>
+    public HttpMessageInvoker SlowViewers { get; } = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        ConnectCallback = async (context, ct) =>
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 32 * 1024 };
+            await socket.ConnectAsync(context.DnsEndPoint, ct);
+            return new NetworkStream(socket, ownsSocket: true);
+        },
+    });
+
+    /// <summary>A short unique id for a run's containers and files.</summary>
+    public string NextRunId() => $"r{Environment.ProcessId % 10000}x{Interlocked.Increment(ref _runs)}";
+
+    public string LogFile(string runId, string what) => Path.Combine(Settings.LogDir, $"{runId}-{what}.log");
+
+    /// <summary>A folder bind-mounted into the run's containers at <c>/sig</c>; the harness creates <c>go1</c>, <c>go2</c>… in it.</summary>
+    public string SignalDir(string runId)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "logsmigration-load", runId);
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    public void Dispose()
+    {
+        Viewers.Dispose();
+        SlowViewers.Dispose();
+    }
+}

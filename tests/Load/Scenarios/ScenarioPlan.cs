@@ -1,0 +1,48 @@
+namespace LogsMigration.Load.Scenarios;
+
+/// <summary>A named scenario: runs its variants and adds their results to the context.</summary>
+internal sealed record Scenario(string Name, string Description, Func<HarnessContext, CancellationToken, Task> RunAsync);
+
+/// <summary>
+/// The scenarios of each mode, with their sizes. Quick runs each scenario small enough that every normal viewer must
+/// get every line (it fails otherwise); full is the report, sized to finish in about 20 minutes on 2 cores.
+/// </summary>
+internal static class ScenarioPlan
+{
+    private static readonly (Target, bool)[] AllPaths = [(Target.Legacy, false), (Target.Unified, false), (Target.Raw, false), (Target.Legacy, true), (Target.Unified, true), (Target.Raw, true)];
+
+    public static IReadOnlyList<Scenario> Quick { get; } =
+    [
+        new("fan-out", "10 viewers of one container writing 200 lines/s, every path and format",
+            (c, ct) => FanOut.RunAsync(c, [10], [200], lines: 600, batchFrom: 1, ct)),
+        new("many-resources", "10 containers x 3 viewers",
+            (c, ct) => ManyResources.RunAsync(c, 10, 3, 20, TimeSpan.FromSeconds(3), [(Target.Legacy, false), (Target.Unified, false), (Target.Unified, true)], ct)),
+        new("late-joiners", "10 viewers join a streaming container with tail=100",
+            (c, ct) => LateJoiners.RunAsync(c, 3, 10, TimeSpan.FromMilliseconds(100), 200, ct)),
+        new("churn", "10 s of viewers coming and going over 4 containers",
+            (c, ct) => Churn.RunAsync(c, TimeSpan.FromSeconds(10), 10, 4, 20, ct)),
+        new("slow-clients", "1 of 10 viewers stops reading for 2 s (queues of 64 lines)",
+            (c, ct) => SlowClients.RunAsync(c, 10, 1, 500, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(2),
+                new Dictionary<string, string> { ["Pipeline__SubscriberQueueEntries"] = "64" }, new Raw.RawServerSettings(QueueEntries: 64),
+                [(Target.Legacy, false), (Target.Unified, false), (Target.Unified, true)], ct)),
+    ];
+
+    public static IReadOnlyList<Scenario> Full { get; } =
+    [
+        new("fan-out", "N viewers (1, 10, 100, 1000) of one container writing R lines/s (100, 1000)",
+            (c, ct) => FanOut.RunAsync(c, [1, 10, 100, 1000], [100, 1000], lines: 0, batchFrom: 100, ct)),
+        new("saturation", "100 viewers of a writer faster than they can be served",
+            (c, ct) => Saturation.RunAsync(c, 100, lineRate: 20_000, batchRate: 50_000, TimeSpan.FromSeconds(5), ct)),
+        new("slow-clients", "5 of 100 viewers stop reading for 6 s, 1000 lines/s",
+            (c, ct) => SlowClients.RunAsync(c, 100, 5, 1000, TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(6),
+                new Dictionary<string, string>(), new Raw.RawServerSettings(), AllPaths, ct)),
+        new("late-joiners", "100 viewers join one by one (tail=100) while a container writes 1000 lines/s",
+            (c, ct) => LateJoiners.RunAsync(c, 10, 100, TimeSpan.FromMilliseconds(50), 1000, ct)),
+        new("many-resources", "200 containers x 5 viewers, 10 lines/s each",
+            (c, ct) => ManyResources.RunAsync(c, 200, 5, 10, TimeSpan.FromSeconds(10), [(Target.Legacy, false), (Target.Unified, false), (Target.Legacy, true), (Target.Unified, true)], ct)),
+        new("churn", "a minute of 100 viewers coming and going over 20 containers",
+            (c, ct) => Churn.RunAsync(c, TimeSpan.FromSeconds(60), 100, 20, 20, ct)),
+        new("idle-memory", "1000 idle viewers of a silent container",
+            (c, ct) => IdleMemory.RunAsync(c, 1000, ct)),
+    ];
+}
