@@ -13,10 +13,19 @@ public sealed class OpenSession(LogSourceType sourceType, LogPath path, string u
     public LogPath Path { get; } = path;
     public string UserId { get; } = userId;
 
+    private ITimer? _drainTimer;
+
     /// <summary>Cancelled when a drain asks this session to close so that its client reconnects onto the other path.</summary>
     public CancellationToken Drained => _drain.Token;
 
-    internal void Drain() => _drain.Cancel();
+    /// <summary>Drains this session after <paramref name="delay"/>; the timer goes with the session.</summary>
+    internal void DrainAfter(TimeSpan delay, TimeProvider time)
+    {
+        var timer = time.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), _drain, delay, Timeout.InfiniteTimeSpan);
+        Interlocked.Exchange(ref _drainTimer, timer)?.Dispose();
+    }
+
+    internal void Close() => Interlocked.Exchange(ref _drainTimer, null)?.Dispose();
 }
 
 /// <summary>
@@ -34,7 +43,11 @@ public sealed partial class SessionRegistry(PathSelector selector, IOptions<Roll
         return session;
     }
 
-    public void Unregister(OpenSession session) => _sessions.TryRemove(session, out _);
+    public void Unregister(OpenSession session)
+    {
+        _sessions.TryRemove(session, out _);
+        session.Close();
+    }
 
     public int Count(LogSourceType sourceType, LogPath path) => _sessions.Keys.Count(s => s.SourceType == sourceType && s.Path == path);
 
@@ -50,8 +63,7 @@ public sealed partial class SessionRegistry(PathSelector selector, IOptions<Roll
         }
         foreach (var session in affected)
         {
-            var delay = TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * spread.Ticks));
-            _ = Task.Delay(delay, time, CancellationToken.None).ContinueWith(_ => session.Drain(), TaskScheduler.Default);
+            session.DrainAfter(TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * spread.Ticks)), time);
         }
         LogDrainScheduled(logger, affected.Count, sourceType.ToWire(), spread, requestedBy);
         return affected.Count;

@@ -135,51 +135,46 @@ public sealed partial class LogSessionHandler(
 
     private async Task<Refusal?> StreamAsync(WebSocket socket, LogStreamRequest request, string hostId, string userId, Connection connection, CancellationToken cancellationToken)
     {
-        LogSubscription subscription;
         StreamKey key;
         LogPath path;
-        using (var open = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+        using var open = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        open.CancelAfter(_options.OpenTimeout);
+        try
         {
-            open.CancelAfter(_options.OpenTimeout);
-            try
-            {
-                var source = sources.Get(request.SourceType);
-                var resourceId = await source.ResolveAsync(hostId, request.Resource, open.Token);
-                key = new StreamKey(hostId, request.SourceType, resourceId);
-                path = await paths.SelectAsync(request.SourceType, userId, open.Token);
-                connection.Path = path;
-                connection.Activity?.SetTag("logs.path", path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy);
-                await socket.SendAsync(SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow()),
-                    WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
-                subscription = path == LogPath.Unified
-                    ? await streams.SubscribeAsync(key, new SubscriptionRequest(request.Tail, request.Follow, request.Resume), open.Token)
-                    : legacy.Open(key, request.Tail, request.Follow);
-            }
-            catch (LogSourceException ex)
-            {
-                return Refusal.For(ex);
-            }
-            catch (OperationCanceledException) when (open.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-            {
-                return new Refusal(ErrorCodes.UpstreamUnavailable, $"The log source did not answer within {_options.OpenTimeout.TotalSeconds:0} s.", CloseCodes.Unavailable);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return null;
-            }
-            catch (WebSocketException)
-            {
-                return null;
-            }
+            var source = sources.Get(request.SourceType);
+            var resourceId = await source.ResolveAsync(hostId, request.Resource, open.Token);
+            key = new StreamKey(hostId, request.SourceType, resourceId);
+            path = await paths.SelectAsync(request.SourceType, userId, open.Token);
+        }
+        catch (Exception ex)
+        {
+            return OpenFailure(ex, open, cancellationToken);
         }
 
-        LogSessionOpened(logger, key, path, userId, request.Tail, request.Follow);
-        connection.Activity?.AddEvent(new ActivityEvent("subscribed"));
+        connection.Path = path;
+        connection.Activity?.SetTag("logs.path", path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy);
+        // Registered before the (possibly slow) subscribe, so a drain in the meantime reaches this session too.
         var session = openSessions.Register(request.SourceType, path, userId);
         var sessionTags = LogMetrics.Tags(path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy, request.SourceType);
         metrics.Sessions.Add(1, sessionTags);
         try
         {
+            LogSubscription subscription;
+            try
+            {
+                await socket.SendAsync(SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow()),
+                    WebSocketMessageType.Text, endOfMessage: true, open.Token);
+                subscription = path == LogPath.Unified
+                    ? await streams.SubscribeAsync(key, new SubscriptionRequest(request.Tail, request.Follow, request.Resume), open.Token)
+                    : legacy.Open(key, request.Tail, request.Follow);
+            }
+            catch (Exception ex)
+            {
+                return OpenFailure(ex, open, cancellationToken);
+            }
+
+            LogSessionOpened(logger, key, path, userId, request.Tail, request.Follow);
+            connection.Activity?.AddEvent(new ActivityEvent("subscribed"));
             await using (subscription)
             {
                 using var running = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.Drained);
@@ -187,6 +182,8 @@ public sealed partial class LogSessionHandler(
                 var outcome = await sender.RunAsync(running.Token);
                 if (session.Drained.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                     outcome = new SessionOutcome("drained", Refusal.Reconnect($"{request.SourceType.ToWire()} logs moved to another path; reconnect."));
+                else if (outcome.Fault is { } fault)
+                    LogSessionFault(logger, key, fault);
                 LogSessionClosed(logger, key, path, userId, outcome.Reason);
                 return outcome.Refusal;
             }
@@ -195,6 +192,28 @@ public sealed partial class LogSessionHandler(
         {
             metrics.Sessions.Add(-1, sessionTags);
             openSessions.Unregister(session);
+        }
+    }
+
+    /// <summary>
+    /// How a failure while opening ends the session. Every exception maps to a refusal (null: the client is gone),
+    /// so even a fault in the server gives the client an <c>error</c> frame and 1011.
+    /// </summary>
+    private Refusal? OpenFailure(Exception ex, CancellationTokenSource open, CancellationToken session)
+    {
+        switch (ex)
+        {
+            case LogSourceException source:
+                return Refusal.For(source);
+            case OperationCanceledException when open.IsCancellationRequested && !session.IsCancellationRequested:
+                return new Refusal(ErrorCodes.UpstreamUnavailable, $"The log source did not answer within {_options.OpenTimeout.TotalSeconds:0} s.", CloseCodes.Unavailable);
+            case OperationCanceledException when lifetime.ApplicationStopping.IsCancellationRequested:
+                return Refusal.ShuttingDown;
+            case OperationCanceledException or WebSocketException:
+                return null;
+            default:
+                LogOpenFault(logger, ex);
+                return Refusal.Internal;
         }
     }
 
@@ -239,11 +258,28 @@ public sealed partial class LogSessionHandler(
         return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
     }
 
-    // A close reason may hold at most 123 UTF-8 bytes.
-    private static string Truncate(string reason) => reason.Length <= 120 ? reason : reason[..117] + "...";
+    // A close reason may hold at most 123 UTF-8 bytes: cut on a character boundary below that.
+    private static string Truncate(string reason)
+    {
+        const int MaxReasonBytes = 123;
+        if (System.Text.Encoding.UTF8.GetByteCount(reason) <= MaxReasonBytes)
+            return reason;
+        var length = reason.Length;
+        while (length > 0 && System.Text.Encoding.UTF8.GetByteCount(reason.AsSpan(0, length)) > MaxReasonBytes - 3)
+            length--;
+        if (length > 0 && char.IsHighSurrogate(reason[length - 1]))
+            length--;
+        return string.Concat(reason.AsSpan(0, length), "...");
+    }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Log session opened on {Key} ({Path} path) for user {UserId} (tail {Tail}, follow {Follow}).")]
     private static partial void LogSessionOpened(ILogger logger, StreamKey key, LogPath path, string userId, int tail, bool follow);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A log session failed while opening.")]
+    private static partial void LogOpenFault(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A log session on {Key} failed.")]
+    private static partial void LogSessionFault(ILogger logger, StreamKey key, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Log session on {Key} ({Path} path) for user {UserId} ended: {Reason}.")]
     private static partial void LogSessionClosed(ILogger logger, StreamKey key, LogPath path, string userId, string reason);

@@ -29,6 +29,9 @@ internal sealed class LogSessionSender(
     private readonly BatchFrameWriter? _batch = request.Batched ? new BatchFrameWriter(options.MaxBatchEntries, options.MaxBatchBytes) : null;
     private bool _sentFirstLine;
     private SentCounts _sent;
+    private CancellationTokenSource? _sendTimeout;
+    private LogEntry? _newestSent;
+    private bool _sendTimedOut;
 
     /// <summary>Streams until the subscription ends, faults or is aborted, or <paramref name="cancellationToken"/> fires.</summary>
     public async Task<SessionOutcome> RunAsync(CancellationToken cancellationToken)
@@ -60,9 +63,18 @@ internal sealed class LogSessionSender(
         {
             return new SessionOutcome($"upstream {ex.Kind}", Refusal.For(ex));
         }
+        catch (OperationCanceledException) when (_sendTimedOut)
+        {
+            metrics.ClientsStalled.Add(1, _tags);
+            return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, "The client did not take a frame for too long and was disconnected.", CloseCodes.SlowConsumer));
+        }
         catch (WebSocketException)
         {
             return new SessionOutcome("socket error", null);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            return new SessionOutcome("fault", Refusal.Internal) { Fault = ex };
         }
     }
 
@@ -146,6 +158,7 @@ internal sealed class LogSessionSender(
         metrics.EntriesSent.Add(_sent.Entries, _tags);
         metrics.BytesSent.Add(_sent.Bytes, _tags);
         metrics.SendDuration.Record(time.GetElapsedTime(started).TotalSeconds, _tags);
+        RecordLatency();
     }
 
     private async Task FlushBatchAsync(CancellationToken cancellationToken)
@@ -159,17 +172,26 @@ internal sealed class LogSessionSender(
         _batch.Clear();
     }
 
+    /// <summary>
+    /// Notes a line sent. Latency is recorded once per drain of the queue, for its newest line (the per-line,
+    /// per-client path stays free of clock reads and histogram updates); history lines are old by definition, so
+    /// only lines written after the client connected count.
+    /// </summary>
     private void RecordDelivery(LogEntry entry)
     {
-        var now = time.GetUtcNow();
         if (!_sentFirstLine)
         {
             _sentFirstLine = true;
             metrics.FirstLine.Record(time.GetElapsedTime(connectedTimestamp).TotalSeconds, _tags);
         }
-        // History lines are old by definition; latency is measured on lines written after the client connected.
-        if (entry.Timestamp > _liveAfter)
-            metrics.DeliveryLatency.Record((now - entry.Timestamp.ToDateTimeOffset()).TotalSeconds, _tags);
+        _newestSent = entry;
+    }
+
+    private void RecordLatency()
+    {
+        if (_newestSent is { } entry && entry.Timestamp > _liveAfter)
+            metrics.DeliveryLatency.Record((time.GetUtcNow() - entry.Timestamp.ToDateTimeOffset()).TotalSeconds, _tags);
+        _newestSent = null;
     }
 
     private async Task<SessionOutcome> EndAsync(string reason, byte[] frame, CancellationToken cancellationToken)
@@ -178,11 +200,35 @@ internal sealed class LogSessionSender(
         return new SessionOutcome(reason, new Refusal(null, reason == "complete" ? "History sent." : "Stream ended.", CloseCodes.Normal));
     }
 
-    private ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    /// <summary>
+    /// One frame. A send that does not complete at once is given <see cref="StreamingOptions.SendTimeout"/>: a client
+    /// that stops reading (its TCP window shut) would otherwise hold its session, and on the legacy path its
+    /// upstream, forever. Cancelling the send aborts the socket, which is all that can be done with such a client.
+    /// </summary>
+    private async ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
     {
         _sent.Frames++;
         _sent.Bytes += frame.Length;
-        return socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+        var send = socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+        if (send.IsCompletedSuccessfully)
+        {
+            send.GetAwaiter().GetResult();
+            return;
+        }
+        _sendTimeout ??= new CancellationTokenSource();
+        await using var registration = _sendTimeout.Token.Register(static state => ((WebSocket)state!).Abort(), socket);
+        _sendTimeout.CancelAfter(options.SendTimeout);
+        try
+        {
+            await send;
+        }
+        catch (Exception) when (_sendTimeout.IsCancellationRequested)
+        {
+            _sendTimedOut = true;
+            throw new OperationCanceledException("The client did not take the frame in time.");
+        }
+        if (!_sendTimeout.TryReset())
+            _sendTimeout = null;
     }
 
     /// <summary>What one drain of the queue sent, recorded once.</summary>
@@ -195,4 +241,8 @@ internal sealed class LogSessionSender(
 }
 
 /// <summary>Why a session ended (for the log) and how to close it (null: the socket is already gone).</summary>
-internal sealed record SessionOutcome(string Reason, Refusal? Refusal);
+internal sealed record SessionOutcome(string Reason, Refusal? Refusal)
+{
+    /// <summary>An unexpected exception that ended the session, for the server's log.</summary>
+    public Exception? Fault { get; init; }
+}

@@ -10,6 +10,10 @@ public sealed record Refusal(string? Code, string Message, int CloseCode, string
 
     public static Refusal Reconnect(string message) => new(null, message, CloseCodes.ServiceRestart) { Reconnects = true };
 
+    public static Refusal ShuttingDown { get; } = new(ErrorCodes.ShuttingDown, "The server is shutting down; reconnect later.", CloseCodes.GoingAway);
+
+    public static Refusal Internal { get; } = new(ErrorCodes.InternalError, "The server failed to serve this stream.", CloseCodes.InternalError);
+
     /// <summary>The one mapping from a source's failure to the protocol's codes.</summary>
     public static Refusal For(LogSourceException ex) => ex.Kind switch
     {

@@ -42,6 +42,7 @@ internal static class SessionFrames
         var (reasonCode, text) = reason switch
         {
             GapReason.SlowSubscriber => ("slow_client", $"[logs] {missed} lines were skipped: this connection fell behind the stream."),
+            GapReason.NotRetained when missed < 0 => ("not_retained", "[logs] Some earlier lines are no longer held by the server and were skipped."),
             GapReason.NotRetained => ("not_retained", $"[logs] {missed} earlier lines are no longer held by the server and were skipped."),
             _ => ("stream_restarted", "[logs] The log stream was reopened since this client last saw it; some lines may be missing."),
         };

@@ -26,6 +26,12 @@ public sealed class StreamingOptions
     /// <summary>How long resolving the resource and opening the stream may take before the client gets an error. Default 30 s.</summary>
     public TimeSpan OpenTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// A frame the client does not take within this long ends the session as a slow consumer (4408; the socket is
+    /// aborted, since a client that does not read cannot read a close frame either). Default 30 s.
+    /// </summary>
+    public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>With <c>format=batch</c>, at most this many lines go in one frame. Default 256.</summary>
     public int MaxBatchEntries { get; set; } = 256;
 
@@ -49,6 +55,8 @@ public sealed class StreamingOptions
                 errors.Add($"Streaming:CloseTimeout must be between 00:00:00 and 00:01:00 (was {o.CloseTimeout}).");
             if (o.OpenTimeout <= TimeSpan.Zero || o.OpenTimeout > TimeSpan.FromMinutes(10))
                 errors.Add($"Streaming:OpenTimeout must be between 00:00:00 and 00:10:00 (was {o.OpenTimeout}).");
+            if (o.SendTimeout < TimeSpan.FromMilliseconds(100) || o.SendTimeout > TimeSpan.FromHours(1))
+                errors.Add($"Streaming:SendTimeout must be between 00:00:00.1 and 01:00:00 (was {o.SendTimeout}).");
             if (o.MaxBatchEntries is < 1 or > 100_000)
                 errors.Add($"Streaming:MaxBatchEntries must be between 1 and 100000 (was {o.MaxBatchEntries}).");
             if (o.MaxBatchBytes is < 1024 or > 16 * 1024 * 1024)

@@ -19,7 +19,9 @@ public static class DirectRead
     /// <param name="options">Queue size and stall timeout.</param>
     /// <param name="time">Clock for the stall timeout.</param>
     /// <param name="metrics">Instruments, tagged with the path that opened the read.</param>
-    public static LogSubscription Open(ILogSource source, StreamKey key, SourceStart start, bool sequenced, PipelineOptions options, TimeProvider time, LogMetrics metrics)
+    /// <param name="leading">An event to give before the lines (a resume that cannot be honoured).</param>
+    public static LogSubscription Open(ILogSource source, StreamKey key, SourceStart start, bool sequenced, PipelineOptions options, TimeProvider time, LogMetrics metrics,
+        StreamEvent? leading = null)
     {
         var tags = LogMetrics.Tags(sequenced ? LogMetrics.Unified : LogMetrics.Legacy, key);
         var epoch = sequenced ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)) : "";
@@ -67,7 +69,7 @@ public static class DirectRead
             }
             queue.Complete();
         });
-        return new LogSubscription(key, epoch, [], 0, queue, async _ =>
+        return new LogSubscription(key, epoch, [], 0, queue, leading: leading, release: async _ =>
         {
             await cancel.CancelAsync();
             await read.ConfigureAwait(false);

@@ -154,14 +154,17 @@ internal sealed partial class LogStream
         lock (_gate)
         {
             // With a partitioned tail, only a buffer that still holds the whole history can answer for every partition.
-            var wanted = _source.TailPartitionKey is null ? Math.Max(1, _replay.HeadSequence - request.Tail + 1) : 1;
-            if (!_historyLoaded.Task.IsCompletedSuccessfully || _replay.OldestSequence > wanted || request.ResumeAfter is not null)
+            // A resume is always answered from the buffer: what it no longer holds becomes a gap marker.
+            var wanted = request.ResumeAfter is not null ? _replay.OldestSequence
+                : _source.TailPartitionKey is null ? Math.Max(1, _replay.HeadSequence - request.Tail + 1)
+                : 1;
+            if (!_historyLoaded.Task.IsCompletedSuccessfully || _replay.OldestSequence > wanted)
             {
                 subscription = null!;
                 return false;
             }
-            var (history, lastDelivered, _, selectedEnd) = TakeHistory(request);
-            subscription = new LogSubscription(Key, Epoch, history, lastDelivered, live: null, release: null, selectedHistoryEnd: selectedEnd);
+            var (history, lastDelivered, leading, selectedEnd) = TakeHistory(request);
+            subscription = new LogSubscription(Key, Epoch, history, lastDelivered, live: null, release: null, leading, selectedHistoryEnd: selectedEnd);
             return true;
         }
     }
@@ -208,8 +211,11 @@ internal sealed partial class LogStream
         }
         if (_source.TailPartitionKey is { } partitionKey)
         {
-            // A selection, not a contiguous range: the subscription must not read the holes as gaps.
-            return (_replay.LastPerPartition(request.Tail, partitionKey), 0, null, _replay.HeadSequence);
+            // A selection, not a contiguous range: the subscription must not read the holes as gaps. When the buffer
+            // has dropped lines, a partition may have fewer than asked: say so, count unknown.
+            var (selected, complete) = _replay.LastPerPartition(request.Tail, partitionKey);
+            var shortened = !complete && _replay.OldestSequence > 1 ? StreamEvent.ForGap(-1, GapReason.NotRetained) : (StreamEvent?)null;
+            return (selected, 0, shortened, _replay.HeadSequence);
         }
         var from = Math.Max(1, _replay.HeadSequence - request.Tail + 1);
         return (_replay.After(from - 1), from - 1, null, 0);
@@ -376,9 +382,9 @@ internal sealed partial class LogStream
 
     private void CloseStalledSubscribers()
     {
+        List<SubscriberQueue>? stalled = null;
         lock (_gate)
         {
-            List<SubscriberQueue>? stalled = null;
             foreach (var queue in _links.Keys)
             {
                 if (queue.IsStalled(_options.StallTimeout))
@@ -391,9 +397,13 @@ internal sealed partial class LogStream
                 // Unlink now so the broadcast stops feeding it; the holder is released when the client's handler disposes.
                 _links.Remove(queue, out var link);
                 link!.Dispose();
-                queue.Abort(new SubscriberStalledException(_options.StallTimeout));
-                LogSubscriberStalled(_logger, Key, _options.StallTimeout);
             }
+        }
+        // Aborting cancels the client's sender, which may tear its socket down: never under the stream's lock.
+        foreach (var queue in stalled)
+        {
+            queue.Abort(new SubscriberStalledException(_options.StallTimeout));
+            LogSubscriberStalled(_logger, Key, _options.StallTimeout);
         }
     }
 

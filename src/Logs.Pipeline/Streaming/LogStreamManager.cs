@@ -49,7 +49,9 @@ public sealed class LogStreamManager : IAsyncDisposable
                 return fromBuffer;
             }
             RecordHistory(key, "upstream");
-            return DirectRead.Open(source, key, SourceStart.History(request.Tail), sequenced: true, _options, _time, _metrics);
+            // No live stream holds this client's resume point any more: it gets its tail and is told lines may be missing.
+            var restarted = request.ResumeAfter is null ? (StreamEvent?)null : StreamEvent.ForGap(-1, GapReason.StreamRestarted);
+            return DirectRead.Open(source, key, SourceStart.History(request.Tail), sequenced: true, _options, _time, _metrics, restarted);
         }
 
         while (true)

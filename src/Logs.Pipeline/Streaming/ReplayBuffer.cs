@@ -50,8 +50,9 @@ internal sealed class ReplayBuffer(int maxEntries, long maxBytes)
     /// <summary>
     /// The newest <paramref name="tail"/> entries of each value of metadata <paramref name="partitionKey"/> (entries
     /// without it form one partition), in sequence order: a service's tail, which Docker counts per task.
+    /// <c>Complete</c> is false when some partition had fewer than <paramref name="tail"/> entries held.
     /// </summary>
-    public LogEntry[] LastPerPartition(int tail, string partitionKey)
+    public (LogEntry[] Entries, bool Complete) LastPerPartition(int tail, string partitionKey)
     {
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         var picked = new List<LogEntry>();
@@ -66,7 +67,7 @@ internal sealed class ReplayBuffer(int maxEntries, long maxBytes)
             picked.Add(entry);
         }
         picked.Reverse();
-        return [.. picked];
+        return ([.. picked], counts.Values.All(c => c >= tail));
     }
 
     private void RemoveOldest()

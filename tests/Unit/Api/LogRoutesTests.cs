@@ -346,3 +346,31 @@ public sealed class HeartbeatTests
         Assert.Equal("heartbeat", second.Type());
     }
 }
+
+public sealed class FaultTests
+{
+    [Fact]
+    public async Task UnexpectedSourceFault_ErrorFrameInternalErrorThenClose1011()
+    {
+        await using var api = new ApiFactory();
+        api.Containers.Write("one");
+        using var socket = await api.Connect($"/ws/containers/web-1/logs?token={ApiFactory.Token()}&timestamps=false");
+        await Frames.Next(socket);
+        Assert.Equal("one", (await Frames.Next(socket))!.Value.Str("data"));
+        api.Containers.BreakLiveReads(new InvalidOperationException("a bug in a source"));
+        var (frames, status, _) = await Frames.UntilClosed(socket);
+        Assert.Equal("internal_error", Assert.Single(frames).Str("code"));
+        Assert.Equal(System.Net.WebSockets.WebSocketCloseStatus.InternalServerError, status);
+    }
+
+    [Fact]
+    public async Task HistoryOnlyWithResumeAndNoLiveStream_SaysLinesMayBeMissing()
+    {
+        await using var api = new ApiFactory();
+        api.Containers.Write("one");
+        using var socket = await api.Connect($"/ws/containers/web-1/logs?token={ApiFactory.Token()}&follow=false&resume=abcdef12:5");
+        var (frames, _, _) = await Frames.UntilClosed(socket);
+        Assert.Equal(["connected", "log", "log", "complete"], frames.Select(f => f.Type()));
+        Assert.Equal("stream_restarted", frames[1].GetProperty("gap").GetProperty("reason").GetString());
+    }
+}

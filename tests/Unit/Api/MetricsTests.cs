@@ -72,6 +72,7 @@ public sealed class MetricsTests
     public async Task MetricsEndpoint_ServesPrometheusText()
     {
         await using var api = new ApiFactory();
+        api.Containers.Write("one line of history");
         using (var socket = await api.Connect($"/ws/containers/web-1/logs?token={ApiFactory.Token()}&follow=false"))
             await Frames.UntilClosed(socket);
         var response = await api.CreateClient().GetAsync("/metrics");
@@ -79,6 +80,8 @@ public sealed class MetricsTests
         var text = await response.Content.ReadAsStringAsync();
         Assert.Contains("logs_history_requests_total{", text);
         Assert.Contains("origin=\"upstream\"", text);
+        // Latency histograms have bounds in seconds (the exporter's default ones are for milliseconds).
+        Assert.Contains(text.Split('\n'), l => l.StartsWith("logs_first_line_duration_seconds_bucket{", StringComparison.Ordinal) && l.Contains("le=\"0.001\"", StringComparison.Ordinal));
     }
 
     private static async Task<WebSocket> Open(ApiFactory api, string expectedPath)
