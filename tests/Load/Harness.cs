@@ -35,13 +35,21 @@ internal static class Harness
         try
         {
             machine = await MachineInfo.DescribeAsync(engine, stop.Token);
-            var warmup = await StreamSet.CreateAsync(context, "warm", 1, 200, 1_000_000_000, 1, stop.Token);
+            var warmup = await StreamSet.CreateAsync(context, "warm", 1, BroadcastRun.WarmUpRate, 1_000_000_000, 1, stop.Token);
             warmup.Go(1);
             context.WarmupStream = warmup.Names[0];
             foreach (var scenario in plan.Where(s => settings.Runs(s.Name)))
             {
                 AnsiConsole.MarkupLine($"[bold blue]▶ {scenario.Name}[/] [grey]{Markup.Escape(scenario.Description)}[/]");
-                await scenario.RunAsync(context, stop.Token);
+                try
+                {
+                    await scenario.RunAsync(context, stop.Token);
+                }
+                catch (Exception ex) when (!stop.IsCancellationRequested)
+                {
+                    // One scenario's failure (say, dockerd refusing connections) is reported, and the others still run.
+                    context.Add(new RunResult { Scenario = scenario.Name, Variant = "-", Path = "-", Format = "-", Error = ex.GetBaseException().Message });
+                }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -50,6 +58,8 @@ internal static class Harness
         }
         finally
         {
+            await context.StopSharedAsync();
+            await ServerProcess.StopAllAsync();
             AnsiConsole.MarkupLine("[grey]stopping the engine…[/]");
             await engine.DisposeAsync();
         }

@@ -6,6 +6,8 @@ internal sealed record HarnessSettings(bool Full, string RepoRoot, string Output
     /// <summary>Fan-out viewer counts and rates to run instead of the mode's (<c>--n 100,1000 --r 1000</c>), to look at one point.</summary>
     public int[]? FanOutViewers { get; init; }
     public int[]? FanOutRates { get; init; }
+    /// <summary>Fan-out paths to run (<c>--paths unified,raw</c>); all three by default.</summary>
+    public string[]? FanOutPaths { get; init; }
 
     public const string DefaultEngine = "load";
 
@@ -34,6 +36,7 @@ internal sealed record HarnessSettings(bool Full, string RepoRoot, string Output
         {
             FanOutViewers = Numbers("--n"),
             FanOutRates = Numbers("--r"),
+            FanOutPaths = Option("--paths")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
         };
     }
 

@@ -40,6 +40,9 @@ internal sealed class DockerEngine : IAsyncDisposable
     public string SocketPath { get; }
     public string Endpoint => "unix://" + SocketPath;
 
+    /// <summary>containerd, the shims and the containers of this engine (not dockerd), for their CPU time.</summary>
+    public IReadOnlyList<int> EngineProcesses() => Proc.EngineProcesses(DaemonPid, Path.GetDirectoryName(SocketPath)! + "/");
+
     /// <summary>The daemon's pid, read from its pidfile (for its CPU time).</summary>
     public int DaemonPid { get; private set; }
 
@@ -63,7 +66,30 @@ internal sealed class DockerEngine : IAsyncDisposable
     }
 
     /// <summary>Creates and starts a busybox container running <paramref name="script"/>, with <paramref name="signalDir"/> mounted read-only at <c>/sig</c>.</summary>
-    public async Task CreateAndStartAsync(string name, string script, string signalDir, CancellationToken cancellationToken)
+    public Task CreateAndStartAsync(string name, string script, string signalDir, CancellationToken cancellationToken) =>
+        RetryAsync(() => CreateAndStartOnceAsync(name, script, signalDir, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// A few tries for a call to dockerd: when it is saturated (a thousand legacy log followers) its socket's accept
+    /// queue overflows and a connect fails at once, which says nothing about the call itself.
+    /// </summary>
+    private static async Task RetryAsync(Func<Task> call, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await call();
+                return;
+            }
+            catch (HttpRequestException) when (attempt < 5)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+            }
+        }
+    }
+
+    private async Task CreateAndStartOnceAsync(string name, string script, string signalDir, CancellationToken cancellationToken)
     {
         var body = new JsonObject
         {
@@ -97,7 +123,17 @@ internal sealed class DockerEngine : IAsyncDisposable
     public async Task RemoveAsync(IEnumerable<string> names, CancellationToken cancellationToken) =>
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (name, ct) =>
         {
-            using var response = await _http.DeleteAsync($"containers/{name}?force=true", ct);
+            try
+            {
+                await RetryAsync(async () =>
+                {
+                    using var response = await _http.DeleteAsync($"containers/{name}?force=true", ct);
+                }, ct);
+            }
+            catch (HttpRequestException)
+            {
+                // Left for the sweep by label at the end of the harness run.
+            }
         });
 
     /// <summary>Containers a killed earlier run left behind, found by the harness's label.</summary>

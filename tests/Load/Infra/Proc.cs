@@ -57,6 +57,34 @@ internal static class Proc
 
     public static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid}");
 
+    /// <summary>
+    /// The processes of a Docker engine other than dockerd itself: containerd, the shims (which re-parent themselves to
+    /// init, so they are found by the engine's folder in their command line) and every process below them (the
+    /// containers). <paramref name="engineDir"/> is the engine's state folder.
+    /// </summary>
+    public static IReadOnlyList<int> EngineProcesses(int dockerd, string engineDir)
+    {
+        var roots = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid) || pid == dockerd)
+                continue;
+            try
+            {
+                var commandLine = File.ReadAllText($"{dir}/cmdline");
+                if (commandLine.Contains(engineDir, StringComparison.Ordinal))
+                    roots.Add(pid);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+        return roots.Concat(roots.SelectMany(Descendants)).Concat(Descendants(dockerd)).Distinct().ToList();
+    }
+
     /// <summary>Every process below <paramref name="root"/> (children, their children…), from the parent pids in <c>/proc</c>.</summary>
     public static IReadOnlyList<int> Descendants(int root)
     {
@@ -96,20 +124,20 @@ internal sealed class CpuWindow
 {
     private readonly Dictionary<string, (int Pid, long Ticks)> _start = [];
     private readonly Dictionary<int, long> _groupStart = [];
-    private int _groupRoot;
+    private Func<IReadOnlyList<int>>? _group;
     private (long Busy, long Total) _machine;
     private long _startTimestamp;
 
     /// <param name="processes">Processes reported by name.</param>
-    /// <param name="groupRoot">A process whose descendants are reported together as <c>containers</c> (dockerd's: containerd, the shims and the writers).</param>
-    public static CpuWindow Start(IReadOnlyDictionary<string, int> processes, int groupRoot = 0)
+    /// <param name="group">Processes reported together as <c>containers</c> (the engine's containerd, shims and writers), found again at the end.</param>
+    public static CpuWindow Start(IReadOnlyDictionary<string, int> processes, Func<IReadOnlyList<int>>? group = null)
     {
-        var window = new CpuWindow { _groupRoot = groupRoot };
+        var window = new CpuWindow { _group = group };
         foreach (var (name, pid) in processes)
             window._start[name] = (pid, Proc.CpuTicks(pid));
-        if (groupRoot > 0)
+        if (group is not null)
         {
-            foreach (var pid in Proc.Descendants(groupRoot))
+            foreach (var pid in group())
                 window._groupStart[pid] = Proc.CpuTicks(pid);
         }
         window._machine = Proc.MachineTicks();
@@ -129,10 +157,10 @@ internal sealed class CpuWindow
             result[name] = Math.Round(100 * used / seconds, 1);
             named += used;
         }
-        if (_groupRoot > 0)
+        if (_group is not null)
         {
             // Processes started during the window count from zero; those gone by its end are not counted.
-            var used = Proc.Descendants(_groupRoot).Sum(pid => Math.Max(0, Proc.CpuTicks(pid) - _groupStart.GetValueOrDefault(pid))) / Proc.TicksPerSecond;
+            var used = _group().Sum(pid => Math.Max(0, Proc.CpuTicks(pid) - _groupStart.GetValueOrDefault(pid))) / Proc.TicksPerSecond;
             result["containers"] = Math.Round(100 * used / seconds, 1);
             named += used;
         }

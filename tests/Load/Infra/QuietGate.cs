@@ -10,12 +10,14 @@ internal static class QuietGate
     public const double QuietPercent = 25;
 
     /// <summary>Waits until, over one second, processes other than ours used less than <see cref="QuietPercent"/> of a core, or <paramref name="limit"/> passes; returns their last share.</summary>
-    public static async Task<double> WaitAsync(IReadOnlyDictionary<string, int> ours, int dockerd, TimeSpan limit, CancellationToken cancellationToken)
+    public static async Task<double> WaitAsync(IReadOnlyDictionary<string, int> ours, Func<IReadOnlyList<int>> engine, TimeSpan limit, CancellationToken cancellationToken)
     {
         var started = DateTime.UtcNow;
+        if (limit <= TimeSpan.Zero)
+            return -1;
         while (true)
         {
-            var window = CpuWindow.Start(ours, dockerd);
+            var window = CpuWindow.Start(ours, engine);
             await Task.Delay(1000, cancellationToken);
             var other = window.Stop()["other"];
             if (other < QuietPercent || DateTime.UtcNow - started > limit)

@@ -80,27 +80,43 @@ internal sealed class ServerProcess : IAsyncDisposable
         var log = new StreamWriter(logFile, append: false) { AutoFlush = true };
         var process = Process.Start(info) ?? throw new InvalidOperationException($"cannot start {info.FileName}");
         var server = new ServerProcess(process, log, port, adminToken);
-        var deadline = Stopwatch.StartNew();
-        while (true)
+        Live[server] = 0;
+        try
         {
-            if (process.HasExited)
-                throw new InvalidOperationException($"{string.Join(' ', info.ArgumentList)} exited with {process.ExitCode} at start; see {logFile}");
-            try
+            var deadline = Stopwatch.StartNew();
+            while (true)
             {
-                using var response = await server._http.GetAsync(healthPath, cancellationToken);
-                if (response.IsSuccessStatusCode)
-                    return server;
+                if (process.HasExited)
+                    throw new InvalidOperationException($"{string.Join(' ', info.ArgumentList)} exited with {process.ExitCode} at start; see {logFile}");
+                try
+                {
+                    using var response = await server._http.GetAsync(healthPath, cancellationToken);
+                    if (response.IsSuccessStatusCode)
+                        return server;
+                }
+                catch (HttpRequestException)
+                {
+                }
+                if (deadline.Elapsed > TimeSpan.FromSeconds(30))
+                    throw new TimeoutException($"server did not answer /{healthPath} within 30 s; see {logFile}");
+                await Task.Delay(100, cancellationToken);
             }
-            catch (HttpRequestException)
-            {
-            }
-            if (deadline.Elapsed > TimeSpan.FromSeconds(30))
-            {
-                await server.DisposeAsync();
-                throw new TimeoutException($"server did not answer /{healthPath} within 30 s; see {logFile}");
-            }
-            await Task.Delay(100, cancellationToken);
         }
+        catch
+        {
+            // Cancelled or failed while starting: the process must not outlive the harness.
+            await server.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<ServerProcess, byte> Live = new();
+
+    /// <summary>Stops every server this harness started and has not stopped yet (the last line of defence against orphans).</summary>
+    public static async Task StopAllAsync()
+    {
+        foreach (var server in Live.Keys.ToList())
+            await server.DisposeAsync();
     }
 
     /// <summary>Switches the path of NEW container-log connections (admin API); the service answers with the override it holds.</summary>
@@ -123,6 +139,8 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (!Live.TryRemove(this, out _))
+            return;
         if (!_process.HasExited)
         {
             _ = Kill(_process.Id, SigTerm);

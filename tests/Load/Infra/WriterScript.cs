@@ -14,7 +14,10 @@ internal static class WriterScript
     /// <summary>Padding that gives each line about 60 bytes, a typical short log line.</summary>
     public const string Padding = "level=info msg=request-served path=/api/items status=200 bytes=5120";
 
-    public static string Paced(int rate, long linesPerPhase, int phases = 1)
+    /// <summary>A line's text after its counter: the padding, <paramref name="repeat"/> times (about 70 bytes each).</summary>
+    public static string Text(int repeat) => string.Join(' ', Enumerable.Repeat(Padding, Math.Max(1, repeat)));
+
+    public static string Paced(int rate, long linesPerPhase, int phases = 1, int padding = 1)
     {
         var tick = Math.Clamp(1.0 / rate, 0.005, 0.1).ToString("0.###", CultureInfo.InvariantCulture);
         return $$"""
@@ -28,7 +31,7 @@ internal static class WriterScript
                 read u _ < /proc/uptime
                 t=$(( b + (${u%.*}${u#*.} - s) * R / 100 + 1 ))
                 [ $t -gt $e ] && t=$e
-                while [ $i -lt $t ]; do i=$((i+1)); echo "n=$i {{Padding}}"; done
+                while [ $i -lt $t ]; do i=$((i+1)); echo "n=$i {{Text(padding)}}"; done
                 read -t {{tick}} _
               done
             done

@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.WebSockets;
 using System.Threading.Channels;
+using LogsMigration.Load.Infra;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -36,9 +37,9 @@ internal static class RawBroadcaster
         RawStream Stream(string name) => streams.GetOrAdd(name, static n => new RawStream(n));
 
         app.MapGet("/healthz", () => Results.Ok());
-        app.MapPost("/go/{stream}", (string stream, int rate, long lines, IHostApplicationLifetime life) =>
+        app.MapPost("/go/{stream}", (string stream, int rate, long lines, int? padding, IHostApplicationLifetime life) =>
         {
-            Stream(stream).Start(rate, lines, life.ApplicationStopping);
+            Stream(stream).Start(rate, lines, padding ?? 1, life.ApplicationStopping);
             return Results.Accepted();
         });
         app.MapGet("/stats", () => Results.Ok(new
@@ -99,17 +100,18 @@ internal static class RawBroadcaster
         var digits = new byte[12];
         while (await reader.WaitToReadAsync(cancellationToken))
         {
-            var dropped = Interlocked.Exchange(ref client.Dropped, 0);
-            if (dropped > 0)
-                await socket.SendAsync(RawFrames.Gap(dropped, RawFrames.NowNanoseconds()), WebSocketMessageType.Text, true, cancellationToken);
             if (batch is null)
             {
                 while (reader.TryRead(out var frame))
+                {
+                    await SendGapAsync(socket, client, cancellationToken);
                     await socket.SendAsync(frame, WebSocketMessageType.Text, true, cancellationToken);
+                }
                 continue;
             }
             while (true)
             {
+                await SendGapAsync(socket, client, cancellationToken);
                 var count = 0;
                 batch.ResetWrittenCount();
                 while (count < settings.MaxBatchEntries && batch.WrittenCount < settings.MaxBatchBytes && reader.TryRead(out var frame))
@@ -127,6 +129,15 @@ internal static class RawBroadcaster
                 await socket.SendAsync(batch.WrittenMemory, WebSocketMessageType.Text, true, cancellationToken);
             }
         }
+    }
+
+    /// <summary>Tells the client how many lines its queue dropped since it was last told, before the next lines it gets.</summary>
+    private static async ValueTask SendGapAsync(WebSocket socket, RawClient client, CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref client.Dropped) == 0)
+            return;
+        var dropped = Interlocked.Exchange(ref client.Dropped, 0);
+        await socket.SendAsync(RawFrames.Gap(dropped, RawFrames.NowNanoseconds()), WebSocketMessageType.Text, true, cancellationToken);
     }
 
     private static async Task ReceiveUntilClosedAsync(WebSocket socket, CancellationTokenSource closed)
@@ -186,17 +197,19 @@ internal static class RawBroadcaster
         }
 
         /// <summary>Starts the generator once: <paramref name="lines"/> lines at <paramref name="rate"/> per second, paced on the clock.</summary>
-        public void Start(int rate, long lines, CancellationToken stopping)
+        public void Start(int rate, long lines, int padding, CancellationToken stopping)
         {
             if (Interlocked.Exchange(ref _started, 1) != 0)
                 return;
-            var thread = new Thread(() => Generate(rate, lines, stopping)) { IsBackground = true, Name = $"raw-{name}" };
+            var text = WriterScript.Text(padding);
+            var thread = new Thread(() => Generate(rate, lines, text, stopping)) { IsBackground = true, Name = $"raw-{name}" };
             thread.Start();
         }
 
-        private void Generate(int rate, long lines, CancellationToken stopping)
+        private void Generate(int rate, long lines, string text, CancellationToken stopping)
         {
             var clock = Stopwatch.StartNew();
+            var tick = TimeSpan.FromSeconds(Math.Clamp(1.0 / rate, 0.005, 0.1));
             long produced = 0;
             while (produced < lines && !stopping.IsCancellationRequested)
             {
@@ -204,11 +217,12 @@ internal static class RawBroadcaster
                 while (produced < owed)
                 {
                     produced++;
-                    var frame = RawFrames.Log(name, produced, RawFrames.NowNanoseconds());
+                    var frame = RawFrames.Log(name, produced, text, RawFrames.NowNanoseconds());
                     foreach (var client in Volatile.Read(ref _clients))
                         client.Queue.Writer.TryWrite(frame);
                 }
-                Thread.Sleep(1);
+                // The same rhythm as the test containers' writers (a burst every max(5 ms, 1/rate)), so both servers get the same input.
+                Thread.Sleep(tick);
             }
         }
     }

@@ -12,9 +12,9 @@ internal static class RawFrames
 {
     private const string SourceId = "7f3a0c5e9b1d4e2f8a6c0b9d3e5f7a1c2b4d6e8f0a1b3c5d7e9f1a2b3c4d5e6f";
 
-    public static byte[] Log(string stream, long n, long unixNanoseconds) =>
+    public static byte[] Log(string stream, long n, string text, long unixNanoseconds) =>
         Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture,
-            $$$"""{"type":"log","data":"n={{{n}}} {{{WriterScript.Padding}}}","message":"n={{{n}}} {{{WriterScript.Padding}}}","timestamp":"{{{Rfc3339(unixNanoseconds)}}}","level":"info","source_type":"container","source_id":"{{{SourceId}}}","host_id":"local","stream":"stdout","seq":{{{n}}},"epoch":"0badc0de","metadata":{"container_name":"{{{stream}}}","container_id":"{{{SourceId}}}"}}"""));
+            $$$"""{"type":"log","data":"n={{{n}}} {{{text}}}","message":"n={{{n}}} {{{text}}}","timestamp":"{{{Rfc3339(unixNanoseconds)}}}","level":"info","source_type":"container","source_id":"{{{SourceId}}}","host_id":"local","stream":"stdout","seq":{{{n}}},"epoch":"0badc0de","metadata":{"container_name":"{{{stream}}}","container_id":"{{{SourceId}}}"}}"""));
 
     public static byte[] Gap(long missed, long unixNanoseconds)
     {

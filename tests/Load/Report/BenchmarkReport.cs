@@ -6,7 +6,7 @@ namespace LogsMigration.Load.Report;
 /// <summary>Writes the results: JSON always; in the full mode also docs/benchmarks.md and its PNG plots.</summary>
 internal sealed partial class BenchmarkReport(HarnessSettings settings, MachineInfo machine, IReadOnlyList<RunResult> results, TimeSpan elapsed)
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     public async Task<IReadOnlyList<string>> WriteAsync(CancellationToken cancellationToken)
     {

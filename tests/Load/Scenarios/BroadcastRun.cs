@@ -32,6 +32,8 @@ internal sealed record BroadcastSpec
     public IReadOnlyDictionary<string, string> Service { get; init; } = new Dictionary<string, string>();
     /// <summary>Writers shared with other runs (the run takes their next phase); null: this run makes its own.</summary>
     public StreamSet? Shared { get; init; }
+    /// <summary>Line length: the padding repeated this many times (1: about 70 bytes of text).</summary>
+    public int Padding { get; init; } = 1;
     /// <summary>Queue and batch limits of the raw broadcaster (the service's defaults unless a scenario changes the service's too).</summary>
     public Raw.RawServerSettings RawSettings { get; init; } = new();
 
@@ -47,6 +49,24 @@ internal static class BroadcastRun
 {
     private const int ConnectParallelism = 32;
 
+    /// <summary>
+    /// Runs the spec; in the full mode, a run that other processes disturbed is run once more (while the harness is
+    /// within its time budget) and the less disturbed of the two is kept, with a note.
+    /// </summary>
+    public static async Task<RunResult> MeasureAsync(HarnessContext context, BroadcastSpec spec, CancellationToken cancellationToken)
+    {
+        var result = await RunAsync(context, spec, cancellationToken);
+        if (!context.Settings.Full || spec.Shared is not null || !context.MayRetry || Other(result) < QuietGate.QuietPercent)
+            return result;
+        Spectre.Console.AnsiConsole.MarkupLine($"    [yellow]{Spectre.Console.Markup.Escape(spec.Title)}: other processes used {Other(result):0}% of a core; running it again[/]");
+        var again = await RunAsync(context, spec, cancellationToken);
+        var (kept, dropped) = Other(again) <= Other(result) ? (again, result) : (result, again);
+        kept.Notes.Add($"run twice: the other attempt was disturbed more (other processes {Other(dropped):0}% of a core)");
+        return kept;
+    }
+
+    private static double Other(RunResult result) => result.Error is not null ? double.MaxValue : result.CpuPercent.GetValueOrDefault("other");
+
     public static async Task<RunResult> RunAsync(HarnessContext context, BroadcastSpec spec, CancellationToken cancellationToken)
     {
         var result = new RunResult
@@ -58,14 +78,25 @@ internal static class BroadcastRun
         var owned = spec.Shared is null;
         StreamSet? writers = null;
         ServerProcess? server = null;
+        var ownServer = false;
+        var metricsBefore = "";
         var viewers = new List<Viewer>();
         try
         {
-            writers = spec.Shared ?? await StreamSet.CreateAsync(context, runId, spec.Streams, spec.Rate, spec.Lines, 1, cancellationToken);
+            // The writers and the server start side by side: each takes a second or so.
+            var creating = spec.Shared is null ? StreamSet.CreateAsync(context, runId, spec.Streams, spec.Rate, spec.Lines, 1, cancellationToken, spec.Padding) : Task.FromResult(spec.Shared);
+            var starting = AcquireServerAsync(context, runId, spec.Target, spec.Batch, spec.Service, spec.RawSettings, result, cancellationToken);
+            try
+            {
+                writers = await creating;
+            }
+            finally
+            {
+                (server, ownServer) = await starting;
+            }
             var (phase, first, last) = writers.NextPhase();
             if (spec.Target == Target.Raw)
                 (first, last) = (1, spec.Lines);
-            server = await StartServerAsync(context, runId, spec.Target, spec.Batch, spec.Service, spec.RawSettings, result, cancellationToken);
             var baseline = Proc.RssBytes(server.Pid);
             result.ServiceRssBaselineMiB = MiB(baseline);
 
@@ -88,16 +119,18 @@ internal static class BroadcastRun
                 await WaitAttachedAsync(context, server, spec.Target, total, result, status, cancellationToken);
                 var attached = Proc.RssBytes(server.Pid);
                 result.ServiceRssAttachedMiB = MiB(attached);
+                // The service may be shared with earlier runs: its counters are read before and after, and differenced.
+                metricsBefore = spec.Target == Target.Raw ? "" : await server.MetricsAsync(cancellationToken);
                 result.IdleKiBPerViewer = Math.Round((attached - baseline) / 1024.0 / total, 1);
 
                 status("waiting for the machine to be quiet");
                 var processes = Processes(context, server);
-                result.Extra["other_cpu_before_percent"] = await QuietGate.WaitAsync(processes, context.Engine.DaemonPid, QuietLimit, cancellationToken);
-                var cpu = CpuWindow.Start(processes, context.Engine.DaemonPid);
+                result.Extra["other_cpu_before_percent"] = await QuietGate.WaitAsync(processes, context.Engine.EngineProcesses, QuietLimit(context), cancellationToken);
+                var cpu = CpuWindow.Start(processes, context.Engine.EngineProcesses);
                 var go = Stopwatch.GetTimestamp();
                 writers.Go(phase);
                 if (spec.Target == Target.Raw)
-                    await StartRawWritersAsync(server, writers.Names, spec.Rate, spec.Lines, cancellationToken);
+                    await StartRawWritersAsync(server, writers.Names, spec.Rate, spec.Lines, cancellationToken, spec.Padding);
                 var deadline = TimeSpan.FromSeconds(spec.Lines / (double)spec.Rate) + spec.Slack + spec.SlowPause;
                 var peak = await MonitorAsync(context, server, spec.Target, viewers, go, deadline, result, status, cancellationToken);
                 result.CpuPercent = cpu.Stop();
@@ -107,7 +140,7 @@ internal static class BroadcastRun
                 Summarize(result, viewers, go, strict: !context.Settings.Full);
             });
             if (spec.Target != Target.Raw)
-                await ReadServiceMetricsAsync(server, spec.Target, result, cancellationToken);
+                await ReadServiceMetricsAsync(server, spec.Target, metricsBefore, result, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -118,10 +151,9 @@ internal static class BroadcastRun
             await CloseAllAsync(viewers);
             if (viewers.Count(v => v.CloseTimedOut) is > 0 and var timedOut)
                 result.Notes.Add($"{timedOut} viewers' close handshakes timed out (aborted)");
-            if (server is not null)
-                await server.DisposeAsync();
-            if (owned && writers is not null)
-                await writers.RemoveAsync(context);
+            await Task.WhenAll(
+                server is null || !ownServer ? Task.CompletedTask : server.DisposeAsync().AsTask(),
+                owned && writers is not null ? writers.RemoveAsync(context) : Task.CompletedTask);
         }
         return result;
     }
@@ -134,7 +166,7 @@ internal static class BroadcastRun
     /// moment in the run's frame format, so the run measures steady code, not the JIT compiling it; then the run
     /// waits for the warm-up's daemon connections to close, so it starts from none.
     /// </summary>
-    public static async Task<ServerProcess> StartServerAsync(HarnessContext context, string runId, Target target, bool batch, IReadOnlyDictionary<string, string> service, Raw.RawServerSettings raw, RunResult result, CancellationToken cancellationToken)
+    public static async Task<ServerProcess> StartServerAsync(HarnessContext context, string runId, Target target, bool batch, IReadOnlyDictionary<string, string> service, Raw.RawServerSettings raw, RunResult result, CancellationToken cancellationToken, bool warmAll = false)
     {
         var configuration = new Dictionary<string, string>(ServiceDefaults);
         foreach (var (name, value) in service)
@@ -144,26 +176,25 @@ internal static class BroadcastRun
             : await ServerProcess.StartServiceAsync(context.Settings, context.Engine, context.Tokens, configuration, context.LogFile(runId, "service"), cancellationToken);
         try
         {
-            if (target != Target.Raw)
-                await server.SetContainerPathAsync(target == Target.Unified, cancellationToken);
             var warm = context.WarmupStream;
+            // A shared server is warmed on every path and format it will serve; a one-off server on its own.
+            var rounds = warmAll
+                ? (target == Target.Raw ? new[] { (Target.Raw, false), (Target.Raw, true) } : [(Target.Legacy, false), (Target.Unified, false), (Target.Legacy, true), (Target.Unified, true)])
+                : [(target, batch)];
+            var each = context.Settings.Full ? WarmUp : QuickWarmUp;
             if (target == Target.Raw)
-                await StartRawWritersAsync(server, [warm], 200, 1_000_000, cancellationToken);
-            var warmers = Enumerable.Range(0, 2).Select(i => new Viewer(-1 - i, new ViewerPlan(ViewerUri(context, server, target, warm, batch, tail: 10), warm, 0))).ToList();
-            await ConnectAllAsync(context, warmers, cancellationToken);
-            await Task.Delay(WarmUp, cancellationToken);
-            await CloseAllAsync(warmers);
-            if (warmers.Sum(v => v.Lines) == 0)
-                result.Notes.Add("warm-up viewers got no line");
-            if (target != Target.Raw)
+                await StartRawWritersAsync(server, [warm], WarmUpRate, (long)(WarmUpRate * (each.TotalSeconds * rounds.Length + 5)), cancellationToken);
+            foreach (var (path, format) in rounds)
             {
-                var waited = Stopwatch.StartNew();
-                int connections;
-                while ((connections = await context.Engine.ConnectionsFromAsync(server.Pid, cancellationToken)) > 0 && waited.Elapsed < TimeSpan.FromSeconds(8))
-                    await Task.Delay(250, cancellationToken);
-                if (connections > 0)
-                    result.Notes.Add($"{connections} daemon connections still open after the warm-up");
+                await PrepareAsync(context, server, path, result, cancellationToken);
+                var warmers = Enumerable.Range(0, WarmUpViewers).Select(i => new Viewer(-1 - i, new ViewerPlan(ViewerUri(context, server, path, warm, format, tail: 10), warm, 0))).ToList();
+                await ConnectAllAsync(context, warmers, cancellationToken);
+                await Task.Delay(each, cancellationToken);
+                await CloseAllAsync(warmers);
+                if (warmers.Sum(v => v.Lines) == 0)
+                    result.Notes.Add($"warm-up viewers ({path.Wire()}/{format.Wire()}) got no line");
             }
+            await PrepareAsync(context, server, target, result, cancellationToken);
             return server;
         }
         catch
@@ -173,10 +204,42 @@ internal static class BroadcastRun
         }
     }
 
-    private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(1.5);
+    /// <summary>
+    /// Readies a (possibly shared) server for a run: the service is switched to the run's path (for new connections,
+    /// through the admin API) and the run waits until no stream and no daemon connection is left from before, so
+    /// every run starts from none.
+    /// </summary>
+    public static async Task PrepareAsync(HarnessContext context, ServerProcess server, Target target, RunResult result, CancellationToken cancellationToken)
+    {
+        if (target == Target.Raw)
+            return;
+        await server.SetContainerPathAsync(target == Target.Unified, cancellationToken);
+        var waited = Stopwatch.StartNew();
+        int connections;
+        while ((connections = await context.Engine.ConnectionsFromAsync(server.Pid, cancellationToken)) > 0 && waited.Elapsed < TimeSpan.FromSeconds(10))
+            await Task.Delay(250, cancellationToken);
+        if (connections > 0)
+            result.Notes.Add($"{connections} daemon connections still open from before the run");
+    }
 
-    /// <summary>How long a run waits for other processes to quiet down before it starts anyway.</summary>
-    public static readonly TimeSpan QuietLimit = TimeSpan.FromSeconds(20);
+    /// <summary>The server of a run: the shared one for the default configuration, else a fresh one (the caller disposes it).</summary>
+    public static async Task<(ServerProcess Server, bool Owned)> AcquireServerAsync(HarnessContext context, string runId, Target target, bool batch, IReadOnlyDictionary<string, string> service, Raw.RawServerSettings raw, RunResult result, CancellationToken cancellationToken)
+    {
+        if (service.Count > 0 || raw != new Raw.RawServerSettings())
+            return (await StartServerAsync(context, runId, target, batch, service, raw, result, cancellationToken), true);
+        var server = target == Target.Raw ? await context.SharedRawAsync(cancellationToken) : await context.SharedServiceAsync(cancellationToken);
+        await PrepareAsync(context, server, target, result, cancellationToken);
+        return (server, false);
+    }
+
+    private const int WarmUpViewers = 20;
+    /// <summary>The warm-up container's rate (lines/s), which the raw broadcaster's warm-up stream copies.</summary>
+    public const int WarmUpRate = 200;
+    private static readonly TimeSpan WarmUp = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan QuickWarmUp = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a measuring run waits for other processes to quiet down before it starts anyway (the quick mode checks correctness only and does not wait).</summary>
+    public static TimeSpan QuietLimit(HarnessContext context) => context.Settings.Full ? TimeSpan.FromSeconds(20) : TimeSpan.Zero;
 
     /// <summary>The processes a run measures by name: the server, dockerd and this harness (the viewers).</summary>
     public static Dictionary<string, int> Processes(HarnessContext context, ServerProcess server) =>
@@ -253,11 +316,11 @@ internal static class BroadcastRun
         await Task.Delay(500, cancellationToken);
     }
 
-    public static async Task StartRawWritersAsync(ServerProcess server, IEnumerable<string> streams, int rate, long lines, CancellationToken cancellationToken)
+    public static async Task StartRawWritersAsync(ServerProcess server, IEnumerable<string> streams, int rate, long lines, CancellationToken cancellationToken, int padding = 1)
     {
         foreach (var stream in streams)
         {
-            using var response = await server.Http.PostAsync($"go/{stream}?rate={rate}&lines={lines}", null, cancellationToken);
+            using var response = await server.Http.PostAsync($"go/{stream}?rate={rate}&lines={lines}&padding={padding}", null, cancellationToken);
             response.EnsureSuccessStatusCode();
         }
     }
@@ -352,13 +415,11 @@ internal static class BroadcastRun
             result.Failures.Add("format=batch was asked for but every line came in its own frame");
         if (strict)
         {
-            // Quick mode runs loads this machine handles with room to spare: a normal viewer that falls behind,
-            // is told it missed lines, or fails, is a bug there, not a measurement.
+            // Quick mode runs loads this machine handles with room to spare: a normal viewer that has not had every
+            // line by the deadline, or fails, is a bug there, not a measurement.
             var normal = viewers.Where(v => !v.Plan.Slow).ToList();
             if (normal.Count(v => v.Behind > 0) is > 0 and var behind)
                 result.Failures.Add($"{behind} viewers had not received every line by the deadline");
-            if (normal.Sum(v => v.GapMarkers) is > 0 and var gaps)
-                result.Failures.Add($"{gaps} gap markers sent to viewers that read normally");
             if (viewers.Count(v => v.Error is not null) is > 0 and var errors)
                 result.Failures.Add($"{errors} viewers failed: {viewers.First(v => v.Error is not null).Error}");
             if (viewers.Where(v => v.Plan.Slow).Sum(v => v.Duplicates) is > 0 and var slowDuplicates)
@@ -366,17 +427,19 @@ internal static class BroadcastRun
         }
     }
 
-    private static async Task ReadServiceMetricsAsync(ServerProcess server, Target target, RunResult result, CancellationToken cancellationToken)
+    /// <summary>The service's own counters over the run (after minus before: the service may be shared with earlier runs).</summary>
+    private static async Task ReadServiceMetricsAsync(ServerProcess server, Target target, string before, RunResult result, CancellationToken cancellationToken)
     {
-        var metrics = await server.MetricsAsync(cancellationToken);
+        var after = await server.MetricsAsync(cancellationToken);
         var path = $"path=\"{target.Wire()}\"";
-        result.ServiceFirstLine = PrometheusText.HistogramMs(metrics, "logs_first_line_duration_seconds", path);
-        result.Extra["service_entries_dropped"] = PrometheusText.Sum(metrics, "logs_entries_dropped_total", path);
-        result.Extra["service_clients_stalled"] = PrometheusText.Sum(metrics, "logs_clients_stalled_total", path);
-        result.Extra["gc_pause_seconds"] = PrometheusText.Sum(metrics, "dotnet_gc_pause_time_seconds_total");
-        result.Extra["gc_collections"] = PrometheusText.Sum(metrics, "dotnet_gc_collections_total");
-        result.Extra["lock_contentions"] = PrometheusText.Sum(metrics, "dotnet_monitor_lock_contentions_total");
-        result.Extra["allocated_mib"] = Math.Round(PrometheusText.Sum(metrics, "dotnet_gc_heap_total_allocated_bytes_total") / 1048576, 1);
+        double Delta(string name, params string[] labels) => PrometheusText.Sum(after, name, labels) - PrometheusText.Sum(before, name, labels);
+        result.ServiceFirstLine = PrometheusText.HistogramMs(after, "logs_first_line_duration_seconds", path);
+        result.Extra["service_entries_dropped"] = Delta("logs_entries_dropped_total", path);
+        result.Extra["service_clients_stalled"] = Delta("logs_clients_stalled_total", path);
+        result.Extra["gc_pause_seconds"] = Math.Round(Delta("dotnet_gc_pause_time_seconds_total"), 3);
+        result.Extra["gc_collections"] = Delta("dotnet_gc_collections_total");
+        result.Extra["lock_contentions"] = Delta("dotnet_monitor_lock_contentions_total");
+        result.Extra["allocated_mib"] = Math.Round(Delta("dotnet_gc_heap_total_allocated_bytes_total") / 1048576, 1);
     }
 
     public static async Task CloseAllAsync(IEnumerable<Viewer> viewers) =>

@@ -14,7 +14,8 @@ namespace LogsMigration.Load.Scenarios;
 /// </summary>
 internal static class Churn
 {
-    private static readonly TimeSpan IdleGrace = TimeSpan.FromSeconds(2);
+    /// <summary>The shared service's <c>Pipeline:IdleGrace</c> (see <see cref="BroadcastRun.ServiceDefaults"/>).</summary>
+    private static readonly TimeSpan IdleGrace = TimeSpan.FromSeconds(1);
 
     public static async Task RunAsync(HarnessContext context, TimeSpan duration, int concurrent, int containers, int rate, CancellationToken cancellationToken)
     {
@@ -41,11 +42,11 @@ internal static class Churn
         };
         var runId = context.NextRunId();
         ServerProcess? server = null;
+        var ownServer = false;
         var open = new List<Viewer>();
         try
         {
-            var service = new Dictionary<string, string> { ["Pipeline__IdleGrace"] = IdleGrace.ToString("c") };
-            server = await BroadcastRun.StartServerAsync(context, runId, target, false, service, new Raw.RawServerSettings(), result, cancellationToken);
+            (server, ownServer) = await BroadcastRun.AcquireServerAsync(context, runId, target, false, new Dictionary<string, string>(), new Raw.RawServerSettings(), result, cancellationToken);
             result.ServiceRssBaselineMiB = BroadcastRun.MiB(Proc.RssBytes(server.Pid));
             var latency = new LongHistogram(Viewer.MaxLatencyMicros, 2);
             var firstLines = new List<double>();
@@ -57,8 +58,8 @@ internal static class Churn
             {
                 status("waiting for the machine to be quiet");
                 var processes = BroadcastRun.Processes(context, server);
-                result.Extra["other_cpu_before_percent"] = await QuietGate.WaitAsync(processes, context.Engine.DaemonPid, BroadcastRun.QuietLimit, cancellationToken);
-                var cpu = CpuWindow.Start(processes, context.Engine.DaemonPid);
+                result.Extra["other_cpu_before_percent"] = await QuietGate.WaitAsync(processes, context.Engine.EngineProcesses, BroadcastRun.QuietLimit(context), cancellationToken);
+                var cpu = CpuWindow.Start(processes, context.Engine.EngineProcesses);
                 var clock = Stopwatch.StartNew();
                 var leaveAt = new Dictionary<Viewer, TimeSpan>();
                 var nextSample = TimeSpan.Zero;
@@ -176,7 +177,7 @@ internal static class Churn
         finally
         {
             await BroadcastRun.CloseAllAsync(open);
-            if (server is not null)
+            if (server is not null && ownServer)
                 await server.DisposeAsync();
         }
         return result;

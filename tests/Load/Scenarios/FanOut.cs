@@ -17,7 +17,7 @@ internal static class FanOut
             {
                 foreach (var batch in n >= batchFrom ? new[] { false, true } : [false])
                 {
-                    foreach (var target in new[] { Target.Legacy, Target.Unified, Target.Raw })
+                    foreach (var target in new[] { Target.Legacy, Target.Unified, Target.Raw }.Where(t => context.Settings.FanOutPaths?.Contains(t.Wire()) != false))
                     {
                         var spec = new BroadcastSpec
                         {
@@ -30,7 +30,7 @@ internal static class FanOut
                             Lines = lines > 0 ? lines : (long)(rate * FullDuration.TotalSeconds),
                             Slack = TimeSpan.FromSeconds(context.Settings.Full ? 12 : 8),
                         };
-                        context.Add(await BroadcastRun.RunAsync(context, spec, cancellationToken));
+                        context.Add(await BroadcastRun.MeasureAsync(context, spec, cancellationToken));
                     }
                 }
             }

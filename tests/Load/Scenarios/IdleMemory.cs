@@ -42,8 +42,10 @@ internal static class IdleMemory
             {
                 status($"connecting {count}");
                 await BroadcastRun.ConnectAllAsync(context, viewers, cancellationToken);
-                status("settling");
-                await Task.Delay(3000, cancellationToken);
+                status($"settling (server pid {server.Pid})");
+                // LOAD_IDLE_HOLD_SECONDS keeps the viewers attached longer, to take a heap dump of the server by hand.
+                var hold = int.TryParse(Environment.GetEnvironmentVariable("LOAD_IDLE_HOLD_SECONDS"), out var seconds) ? seconds : 3;
+                await Task.Delay(TimeSpan.FromSeconds(hold), cancellationToken);
             });
             var after = Proc.RssBytes(server.Pid);
             result.ServiceRssBaselineMiB = BroadcastRun.MiB(before);

@@ -34,10 +34,11 @@ internal static class LateJoiners
         var writers = await StreamSet.CreateAsync(context, runId, 1, rate, lines, 1, cancellationToken);
         var stream = writers.Names[0];
         ServerProcess? server = null;
+        var ownServer = false;
         var all = new List<Viewer>();
         try
         {
-            server = await BroadcastRun.StartServerAsync(context, runId, target, false, new Dictionary<string, string>(), new Raw.RawServerSettings(), result, cancellationToken);
+            (server, ownServer) = await BroadcastRun.AcquireServerAsync(context, runId, target, false, new Dictionary<string, string>(), new Raw.RawServerSettings(), result, cancellationToken);
             var baseline = Proc.RssBytes(server.Pid);
             result.ServiceRssBaselineMiB = BroadcastRun.MiB(baseline);
             var first = Enumerable.Range(0, baseViewers)
@@ -51,8 +52,8 @@ internal static class LateJoiners
                 await Task.Delay(1000, cancellationToken);
                 status("waiting for the machine to be quiet");
                 var processes = BroadcastRun.Processes(context, server);
-                result.Extra["other_cpu_before_percent"] = await QuietGate.WaitAsync(processes, context.Engine.DaemonPid, BroadcastRun.QuietLimit, cancellationToken);
-                var cpu = CpuWindow.Start(processes, context.Engine.DaemonPid);
+                result.Extra["other_cpu_before_percent"] = await QuietGate.WaitAsync(processes, context.Engine.EngineProcesses, BroadcastRun.QuietLimit(context), cancellationToken);
+                var cpu = CpuWindow.Start(processes, context.Engine.EngineProcesses);
                 var go = Stopwatch.GetTimestamp();
                 writers.Go(1);
                 // Let the replay buffer fill past the tail before the first joiner comes.
@@ -97,7 +98,7 @@ internal static class LateJoiners
         finally
         {
             await BroadcastRun.CloseAllAsync(all);
-            if (server is not null)
+            if (server is not null && ownServer)
                 await server.DisposeAsync();
             await writers.RemoveAsync(context);
         }

@@ -26,7 +26,7 @@ internal static class Saturation
                     Lines = (long)(rate * duration.TotalSeconds),
                     Slack = TimeSpan.FromSeconds(6),
                 };
-                context.Add(await BroadcastRun.RunAsync(context, spec, cancellationToken));
+                context.Add(await BroadcastRun.MeasureAsync(context, spec, cancellationToken));
             }
         }
     }

@@ -9,21 +9,19 @@ internal sealed record Scenario(string Name, string Description, Func<HarnessCon
 /// </summary>
 internal static class ScenarioPlan
 {
-    private static readonly (Target, bool)[] AllPaths = [(Target.Legacy, false), (Target.Unified, false), (Target.Raw, false), (Target.Legacy, true), (Target.Unified, true), (Target.Raw, true)];
-
     public static IReadOnlyList<Scenario> Quick { get; } =
     [
         new("fan-out", "10 viewers of one container writing 200 lines/s, every path and format",
-            (c, ct) => FanOut.RunAsync(c, [10], [200], lines: 600, batchFrom: 1, ct)),
+            (c, ct) => FanOut.RunAsync(c, [10], [200], lines: 400, batchFrom: 1, ct)),
         new("many-resources", "10 containers x 3 viewers",
-            (c, ct) => ManyResources.RunAsync(c, 10, 3, 20, TimeSpan.FromSeconds(3), [(Target.Legacy, false), (Target.Unified, false), (Target.Unified, true)], ct)),
-        new("late-joiners", "10 viewers join a streaming container with tail=100",
-            (c, ct) => LateJoiners.RunAsync(c, 3, 10, TimeSpan.FromMilliseconds(100), 200, ct)),
-        new("churn", "10 s of viewers coming and going over 4 containers",
-            (c, ct) => Churn.RunAsync(c, TimeSpan.FromSeconds(10), 10, 4, 20, ct)),
-        new("slow-clients", "1 of 10 viewers stops reading for 2 s (queues of 64 lines)",
-            (c, ct) => SlowClients.RunAsync(c, 10, 1, 500, TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(2),
-                new Dictionary<string, string> { ["Pipeline__SubscriberQueueEntries"] = "64" }, new Raw.RawServerSettings(QueueEntries: 64),
+            (c, ct) => ManyResources.RunAsync(c, 10, 3, 20, TimeSpan.FromSeconds(3), [(Target.Legacy, false), (Target.Unified, true)], ct)),
+        new("late-joiners", "8 viewers join a streaming container with tail=100",
+            (c, ct) => LateJoiners.RunAsync(c, 3, 8, TimeSpan.FromMilliseconds(100), 200, ct)),
+        new("churn", "8 s of viewers coming and going over 4 containers",
+            (c, ct) => Churn.RunAsync(c, TimeSpan.FromSeconds(8), 10, 4, 20, ct)),
+        new("slow-clients", "1 of 10 viewers stops reading for 4 s (1 KiB lines, queues of 256 lines)",
+            (c, ct) => SlowClients.RunAsync(c, 10, 1, 1000, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(4), padding: 15,
+                new Dictionary<string, string> { ["Pipeline__SubscriberQueueEntries"] = "256" }, new Raw.RawServerSettings(QueueEntries: 256),
                 [(Target.Legacy, false), (Target.Unified, false), (Target.Unified, true)], ct)),
     ];
 
@@ -32,10 +30,11 @@ internal static class ScenarioPlan
         new("fan-out", "N viewers (1, 10, 100, 1000) of one container writing R lines/s (100, 1000)",
             (c, ct) => FanOut.RunAsync(c, [1, 10, 100, 1000], [100, 1000], lines: 0, batchFrom: 100, ct)),
         new("saturation", "100 viewers of a writer faster than they can be served",
-            (c, ct) => Saturation.RunAsync(c, 100, lineRate: 20_000, batchRate: 50_000, TimeSpan.FromSeconds(5), ct)),
-        new("slow-clients", "5 of 100 viewers stop reading for 6 s, 1000 lines/s",
-            (c, ct) => SlowClients.RunAsync(c, 100, 5, 1000, TimeSpan.FromSeconds(8), TimeSpan.FromSeconds(6),
-                new Dictionary<string, string>(), new Raw.RawServerSettings(), AllPaths, ct)),
+            (c, ct) => Saturation.RunAsync(c, 100, lineRate: 10_000, batchRate: 10_000, TimeSpan.FromSeconds(6), ct)),
+        new("slow-clients", "5 of 100 viewers stop reading for 15 s, 1000 lines/s",
+            (c, ct) => SlowClients.RunAsync(c, 100, 5, 1000, TimeSpan.FromSeconds(16), TimeSpan.FromSeconds(15), padding: 1,
+                new Dictionary<string, string>(), new Raw.RawServerSettings(),
+                [(Target.Legacy, false), (Target.Unified, false), (Target.Raw, false), (Target.Unified, true), (Target.Raw, true)], ct)),
         new("late-joiners", "100 viewers join one by one (tail=100) while a container writes 1000 lines/s",
             (c, ct) => LateJoiners.RunAsync(c, 10, 100, TimeSpan.FromMilliseconds(50), 1000, ct)),
         new("many-resources", "200 containers x 5 viewers, 10 lines/s each",

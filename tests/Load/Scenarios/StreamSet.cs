@@ -26,11 +26,11 @@ internal sealed class StreamSet
     public long LinesPerPhase { get; }
     public int Phases { get; }
 
-    public static async Task<StreamSet> CreateAsync(HarnessContext context, string runId, int count, int rate, long linesPerPhase, int phases, CancellationToken cancellationToken)
+    public static async Task<StreamSet> CreateAsync(HarnessContext context, string runId, int count, int rate, long linesPerPhase, int phases, CancellationToken cancellationToken, int padding = 1)
     {
         var names = Enumerable.Range(1, count).Select(i => $"lm-{runId}-{i}").ToArray();
         var signals = context.SignalDir(runId);
-        var script = rate > 0 ? WriterScript.Paced(rate, linesPerPhase, phases) : WriterScript.Silent;
+        var script = rate > 0 ? WriterScript.Paced(rate, linesPerPhase, phases, padding) : WriterScript.Silent;
         await context.Engine.CreateManyAsync(names.Select(n => (n, script)), signals, cancellationToken);
         return new StreamSet(names, signals, rate, linesPerPhase, phases);
     }
