@@ -42,7 +42,7 @@ internal static class Plots
 
         var saturation = results.Where(r => r.Scenario == "saturation" && r.Error is null).ToList();
         if (saturation.Count > 0)
-            Save(Bars(saturation, r => r.Extra.GetValueOrDefault("steady_deliveries_per_second", r.DeliveriesPerSecond) / 1e6, "Saturation: 100 viewers, steady deliveries per second", "million lines per second"), "saturation.png");
+            Save(Bars(saturation, r => r.DeliveriesPerSecond / 1e6, "Saturation: 100 viewers, deliveries per second", "million lines per second"), "saturation.png");
 
         var churn = results.Where(r => r.Scenario == "churn" && r.Error is null).ToList();
         if (churn.Count > 0)
