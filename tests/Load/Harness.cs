@@ -62,6 +62,14 @@ internal static class Harness
             await ServerProcess.StopAllAsync();
             AnsiConsole.MarkupLine("[grey]stopping the engine…[/]");
             await engine.DisposeAsync();
+            // The writers' signal folders (bind mounts) are free once the engine is down.
+            try
+            {
+                Directory.Delete(Path.Combine(Path.GetTempPath(), "logsmigration-load"), recursive: true);
+            }
+            catch (IOException)
+            {
+            }
         }
         var elapsed = clock.Elapsed;
         ConsoleReport.PrintTables(context.Results);

@@ -35,6 +35,7 @@ internal sealed class Viewer : IEntrySink
     private Task _receiving = Task.CompletedTask;
     private bool _paused;
     private volatile bool _closing;
+    private string? _lastControl;
 
     public Viewer(int id, ViewerPlan plan)
     {
@@ -151,6 +152,9 @@ internal sealed class Viewer : IEntrySink
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     CloseStatus = _socket.CloseStatus;
+                    // The server ending a session before its last line is a finding, with its reason.
+                    if (!_closing && Plan.TargetLine > 0 && LastLine < Plan.TargetLine)
+                        Error ??= $"closed by the server ({(int?)_socket.CloseStatus} {_socket.CloseStatusDescription}) after {Lines} lines{(_lastControl is null ? "" : $", last frame: {_lastControl}")}";
                     if (_socket.State == WebSocketState.CloseReceived)
                         await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
                     break;
@@ -196,6 +200,9 @@ internal sealed class Viewer : IEntrySink
                 break;
             case FrameKind.Error:
                 Error ??= "error frame: " + (FrameParser.StringField(frame, "code") ?? "?");
+                break;
+            case FrameKind.Disconnected or FrameKind.Complete:
+                _lastControl = System.Text.Encoding.UTF8.GetString(frame[..Math.Min(frame.Length, 200)]);
                 break;
             case FrameKind.Unknown:
                 UnknownEntries++;

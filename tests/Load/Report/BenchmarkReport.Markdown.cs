@@ -301,7 +301,7 @@ internal sealed partial class BenchmarkReport
     private static string Flag(RunResult r) =>
         (r.Error is not null ? " ⛔" : r.Failures.Count > 0 ? " ✗" : "") + (r.Notes.Any(n => n.StartsWith("disturbed", StringComparison.Ordinal)) ? " ⚠" : "");
 
-    private static string Verdict(bool? met, bool partial = false) => met switch { true => partial ? "**met** (see note)" : "**met**", false => "**not met**", null => "n/a" };
+    private static string Verdict(bool? met, bool partial = false) => met switch { true => partial ? "**partly met**: the replay part; not end to end, and not measurable in the service (see below)" : "**met**", false => "**not met**", null => "n/a" };
 
     private static string Ratio(double? ratio) => ratio is null ? "-" : Invariant($"{ratio:0.00}×");
 
