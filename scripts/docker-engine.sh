@@ -63,6 +63,17 @@ cmd_install() {
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
+# dockerd follows a json-file log with one inotify instance per reader: a few hundred legacy viewers exhaust
+# Debian's default of 128 instances per user, and then any other process of that user (the service's own
+# configuration watcher, a test host) fails at start. Raised when we may (root), never lowered.
+raise_inotify_limit() {
+  local current
+  current=$(cat /proc/sys/fs/inotify/max_user_instances 2>/dev/null || echo 0)
+  if [ "$current" -lt 8192 ] && [ -w /proc/sys/fs/inotify/max_user_instances ]; then
+    echo 8192 >/proc/sys/fs/inotify/max_user_instances || true
+  fi
+}
+
 cmd_start() {
   local dir pid launcher="" i
   dir=$(engine_dir "${1:-}")
@@ -72,6 +83,7 @@ cmd_start() {
   flock 9
   if ! daemon_pid "$dir" >/dev/null; then
     command -v dockerd >/dev/null || die "dockerd missing (run: $0 install)"
+    raise_inotify_limit
     # exec-root holds containerd's sockets, whose paths must stay under the 108-byte
     # unix socket limit, hence the one-letter folder.
     # setsid: the daemon outlives the shell or test runner that started it (Ctrl-C,

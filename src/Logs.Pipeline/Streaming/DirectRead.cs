@@ -34,17 +34,21 @@ public static class DirectRead
             try
             {
                 long sequence = 0;
-                await foreach (var record in source.ReadAsync(key, start, cancel.Token))
+                await foreach (var records in ChunkedRead.ReadAsync(token => source.ReadAsync(key, start, token), cancel.Token))
                 {
-                    metrics.EntriesRead.Add(1, tags);
-                    var entry = new LogEntry(key, sequenced ? ++sequence : 0, epoch, record);
-                    if (queue.TryWrite(entry))
+                    metrics.EntriesRead.Add(records.Count, tags);
+                    var chunk = new LogEntry[records.Count];
+                    for (var i = 0; i < chunk.Length; i++)
+                        chunk[i] = new LogEntry(key, sequenced ? ++sequence : 0, epoch, records[i]);
+                    var write = queue.WriteAsync(chunk, cancel.Token);
+                    if (write.IsCompletedSuccessfully)
                         continue;
+                    // The client has a full queue: give it the stall timeout to take some.
                     using var stall = new CancellationTokenSource(options.StallTimeout, time);
                     using var both = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, stall.Token);
                     try
                     {
-                        await queue.WriteAsync(entry, both.Token);
+                        await write.AsTask().WaitAsync(both.Token);
                     }
                     catch (OperationCanceledException) when (stall.IsCancellationRequested && !cancel.IsCancellationRequested)
                     {

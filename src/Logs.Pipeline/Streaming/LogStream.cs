@@ -26,6 +26,8 @@ public enum UpstreamState
 /// pump ──SendAsync──▶ sequencer (TransformBlock, bounded: stamps sequence numbers, appends to the replay buffer)
 ///                        ──▶ broadcast (BroadcastBlock, bounded) ──▶ one SubscriberQueue per live subscriber
 /// </code>
+/// What flows is chunks: the lines one upstream read had ready (<see cref="ChunkedRead"/>), so a busy stream pays
+/// the graph's per-message costs (locks, offers, wake-ups) once per chunk per subscriber instead of once per line.
 /// The sequencer's bounded input is the ingest buffer: when fan-out falls behind, the pump waits and the
 /// upstream read slows, but no subscriber ever slows another (each queue always accepts and drops its own oldest).
 /// The upstream opens in two reads: the history (exactly the replay depth, to its end) and then the live read from
@@ -43,8 +45,8 @@ internal sealed partial class LogStream
     private readonly Action<LogStream> _onClosed;
     private readonly CancellationTokenSource _upstreamCts = new();
     private readonly ReplayBuffer _replay;
-    private readonly TransformBlock<SourceRecord, LogEntry> _sequencer;
-    private readonly BroadcastBlock<LogEntry> _broadcast;
+    private readonly TransformBlock<SourceRecord[], LogEntry[]> _sequencer;
+    private readonly BroadcastBlock<LogEntry[]> _broadcast;
     private readonly TaskCompletionSource _historyLoaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<SubscriberQueue, IDisposable> _links = [];
     private int _holders;
@@ -67,15 +69,17 @@ internal sealed partial class LogStream
         _logger = logger;
         _onClosed = onClosed;
         _replay = new ReplayBuffer(options.ReplayEntries, options.ReplayBytes);
-        _sequencer = new TransformBlock<SourceRecord, LogEntry>(Stamp, new ExecutionDataflowBlockOptions
+        // The ingest bound is in lines; the blocks count chunks of up to ChunkedRead.MaxRecords lines.
+        var ingestChunks = Math.Max(2, options.IngestBufferEntries / ChunkedRead.MaxRecords);
+        _sequencer = new TransformBlock<SourceRecord[], LogEntry[]>(Stamp, new ExecutionDataflowBlockOptions
         {
-            BoundedCapacity = options.IngestBufferEntries,
+            BoundedCapacity = ingestChunks,
             MaxDegreeOfParallelism = 1,
             EnsureOrdered = true,
         });
-        _broadcast = new BroadcastBlock<LogEntry>(cloningFunction: null, new DataflowBlockOptions
+        _broadcast = new BroadcastBlock<LogEntry[]>(cloningFunction: null, new DataflowBlockOptions
         {
-            BoundedCapacity = options.IngestBufferEntries,
+            BoundedCapacity = ingestChunks,
         });
         _sequencer.LinkTo(_broadcast, PropagateCompletion);
     }
@@ -254,16 +258,21 @@ internal sealed partial class LogStream
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private LogEntry Stamp(SourceRecord record)
+    private LogEntry[] Stamp(SourceRecord[] records)
     {
+        var entries = new LogEntry[records.Length];
         lock (_gate)
         {
-            var entry = new LogEntry(Key, ++_sequence, Epoch, record);
-            _replay.Append(entry);
-            if (_sequence == _historyCount)
-                MarkHistoryLoadedLocked();
-            return entry;
+            for (var i = 0; i < records.Length; i++)
+            {
+                var entry = new LogEntry(Key, ++_sequence, Epoch, records[i]);
+                _replay.Append(entry);
+                if (_sequence == _historyCount)
+                    MarkHistoryLoadedLocked();
+                entries[i] = entry;
+            }
         }
+        return entries;
     }
 
     private async Task PumpAsync(CancellationToken cancellationToken)
@@ -272,11 +281,13 @@ internal sealed partial class LogStream
         try
         {
             var history = 0L;
-            await foreach (var record in _source.ReadAsync(Key, SourceStart.History(_options.ReplayEntries), cancellationToken))
+            var start = SourceStart.History(_options.ReplayEntries);
+            await foreach (var chunk in ChunkedRead.ReadAsync(token => _source.ReadAsync(Key, start, token), cancellationToken))
             {
-                resume.Observe(record);
-                history++;
-                await SendAsync(record, cancellationToken);
+                foreach (var record in chunk)
+                    resume.Observe(record);
+                history += chunk.Count;
+                await SendAsync(chunk.ToArray(), cancellationToken);
             }
             lock (_gate)
             {
@@ -326,12 +337,15 @@ internal sealed partial class LogStream
             });
             try
             {
-                await foreach (var record in _source.ReadAsync(Key, start, cancellationToken))
+                await foreach (var chunk in ChunkedRead.ReadAsync(token => _source.ReadAsync(Key, start, token), cancellationToken))
                 {
-                    if (resume.IsRepeat(record))
+                    // Repeats exist only at the start of a reopened read: the common chunk has none and is copied as it is.
+                    chunk.RemoveAll(resume.IsRepeat);
+                    if (chunk.Count == 0)
                         continue;
-                    resume.Observe(record);
-                    await SendAsync(record, cancellationToken);
+                    foreach (var record in chunk)
+                        resume.Observe(record);
+                    await SendAsync(chunk.ToArray(), cancellationToken);
                 }
                 return;
             }
@@ -364,10 +378,10 @@ internal sealed partial class LogStream
         _metrics.UpstreamErrors.Add(1, tags);
     }
 
-    private async ValueTask SendAsync(SourceRecord record, CancellationToken cancellationToken)
+    private async ValueTask SendAsync(SourceRecord[] records, CancellationToken cancellationToken)
     {
-        _metrics.EntriesRead.Add(1, _tags);
-        if (!await _sequencer.SendAsync(record, cancellationToken))
+        _metrics.EntriesRead.Add(records.Length, _tags);
+        if (!await _sequencer.SendAsync(records, cancellationToken))
             throw new InvalidOperationException("The sequencer stopped accepting lines.");
     }
 

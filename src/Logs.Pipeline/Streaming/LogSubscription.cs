@@ -18,6 +18,8 @@ public sealed class LogSubscription : IAsyncDisposable
     private StreamEvent? _leading;
     private StreamEvent? _pending;
     private int _historyIndex;
+    private LogEntry[]? _chunk;
+    private int _chunkIndex;
     private long _lastDelivered;
     private long _selectedHistoryEnd;
     private int _disposed;
@@ -81,7 +83,7 @@ public sealed class LogSubscription : IAsyncDisposable
             var fromHistory = _historyIndex < _history.Length;
             if (fromHistory)
                 item = _history[_historyIndex++];
-            else if (_live is null || !_live.TryRead(out item))
+            else if (!TryReadLive(out item))
             {
                 streamEvent = default;
                 return false;
@@ -131,7 +133,7 @@ public sealed class LogSubscription : IAsyncDisposable
     /// </summary>
     public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
     {
-        if (_leading is not null || _pending is not null || _historyIndex < _history.Length)
+        if (_leading is not null || _pending is not null || _historyIndex < _history.Length || _chunk is not null)
             return true;
         if (_live is not null && await _live.WaitToReadAsync(cancellationToken))
             return true;
@@ -139,6 +141,30 @@ public sealed class LogSubscription : IAsyncDisposable
         if (fault is not null)
             throw fault;
         return false;
+    }
+
+    /// <summary>The next line of the chunk being read, or the next item of the queue.</summary>
+    private bool TryReadLive(out StreamItem item)
+    {
+        if (_chunk is null)
+        {
+            if (_live is null || !_live.TryRead(out var queued))
+            {
+                item = null!;
+                return false;
+            }
+            if (queued.Notice is { } notice)
+            {
+                item = notice;
+                return true;
+            }
+            _chunk = queued.Entries;
+            _chunkIndex = queued.Start;
+        }
+        item = _chunk![_chunkIndex++];
+        if (_chunkIndex == _chunk.Length)
+            _chunk = null;
+        return true;
     }
 
     public async IAsyncEnumerable<StreamEvent> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)

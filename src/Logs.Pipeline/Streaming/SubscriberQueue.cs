@@ -5,48 +5,55 @@ using LogsMigration.Pipeline.Model;
 namespace LogsMigration.Pipeline.Streaming;
 
 /// <summary>
-/// One subscriber's bounded queue, linked to its stream's BroadcastBlock. It always accepts what it is offered:
-/// a BroadcastBlock silently skips a target that declines or postpones (dotnet/runtime#1177), so the bound is
-/// enforced here instead, by dropping the OLDEST queued entry. The reader sees the jump in sequence numbers and
-/// reports a gap with the exact count, so nothing is lost without a trace.
+/// One subscriber's bounded queue, linked to its stream's BroadcastBlock. It holds chunks (the lines one upstream
+/// read had ready, shared by every subscriber, never copied) and notices, and counts the lines it holds.
+/// It always accepts what it is offered: a BroadcastBlock silently skips a target that declines or postpones
+/// (dotnet/runtime#1177), so the bound is enforced here instead, by dropping the OLDEST queued chunks. The reader
+/// sees the jump in sequence numbers and reports a gap with the exact count, so nothing is lost without a trace.
+/// A lossless queue (a subscriber's own direct read) makes its writer wait for room instead.
 /// </summary>
-internal sealed class SubscriberQueue : ITargetBlock<LogEntry>
+internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
 {
-    private readonly Channel<StreamItem> _channel;
+    // Unbounded: the bound is in lines, not items, and the writer enforces it by taking the oldest chunk from the head.
+    private readonly Channel<QueuedItem> _channel = Channel.CreateUnbounded<QueuedItem>(new UnboundedChannelOptions
+    {
+        SingleReader = false,
+        SingleWriter = false,
+        AllowSynchronousContinuations = false,
+    });
+    private readonly int _capacity;
+    private readonly bool _lossless;
     private readonly TimeProvider _time;
     private readonly Func<Exception?> _terminalFault;
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _aborted = new();
     private long _lastEnqueued;
     private long _dropped;
+    private int _queued;
     private long _progressTimestamp;
+    private TaskCompletionSource? _room;
     private Exception? _fault;
 
-    /// <param name="capacity">Entries held before the oldest is dropped.</param>
+    /// <param name="capacity">Lines held before the oldest chunks are dropped (or, lossless, before the writer waits).</param>
     /// <param name="lastEnqueued">Highest sequence number the subscriber already has (from its replay snapshot); anything at or below it is a duplicate.</param>
-    /// <param name="lossless">For a one-off history read: the writer waits for room instead of dropping.</param>
+    /// <param name="lossless">For a subscriber's own read: the writer waits for room instead of dropping.</param>
     /// <param name="time">Clock for stall detection.</param>
     /// <param name="terminalFault">The stream's fault, read when the stream completes, so queued lines drain before the error.</param>
     public SubscriberQueue(int capacity, long lastEnqueued, bool lossless, TimeProvider time, Func<Exception?> terminalFault)
     {
+        _capacity = capacity;
+        _lossless = lossless;
         _lastEnqueued = lastEnqueued;
         _time = time;
         _terminalFault = terminalFault;
         _progressTimestamp = time.GetTimestamp();
-        var options = new BoundedChannelOptions(capacity)
-        {
-            FullMode = lossless ? BoundedChannelFullMode.Wait : BoundedChannelFullMode.DropOldest,
-            SingleReader = true,
-            SingleWriter = false,
-            AllowSynchronousContinuations = false,
-        };
-        _channel = Channel.CreateBounded<StreamItem>(options, _ => Interlocked.Increment(ref _dropped));
     }
 
-    /// <summary>Entries dropped because the queue was full.</summary>
+    /// <summary>Lines dropped because the queue was full.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
 
-    public int Count => _channel.Reader.Count;
+    /// <summary>Lines queued.</summary>
+    public int Count => Volatile.Read(ref _queued);
 
     /// <summary>Cancelled when the pipeline closes this subscriber (stalled); a sender waiting on a socket write should stop.</summary>
     public CancellationToken Aborted => _aborted.Token;
@@ -55,7 +62,7 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry>
 
     public Task Completion => _channel.Reader.Completion;
 
-    public DataflowMessageStatus OfferMessage(DataflowMessageHeader messageHeader, LogEntry messageValue, ISourceBlock<LogEntry>? source, bool consumeToAccept)
+    public DataflowMessageStatus OfferMessage(DataflowMessageHeader messageHeader, LogEntry[] messageValue, ISourceBlock<LogEntry[]>? source, bool consumeToAccept)
     {
         if (consumeToAccept)
         {
@@ -67,33 +74,79 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry>
         return DataflowMessageStatus.Accepted;
     }
 
-    /// <summary>Queues a live entry unless it is a duplicate (a BroadcastBlock re-offers its current message at link time).</summary>
-    public void Enqueue(LogEntry entry)
+    /// <summary>
+    /// Queues the new part of a chunk of live entries (a BroadcastBlock re-offers its current chunk at link time, and
+    /// the replay snapshot may already hold its head), dropping the oldest queued chunks past the bound.
+    /// </summary>
+    public void Enqueue(LogEntry[] chunk)
     {
         lock (_gate)
         {
-            if (entry.Sequence <= _lastEnqueued)
+            var start = 0;
+            while (start < chunk.Length && chunk[start].Sequence <= _lastEnqueued)
+                start++;
+            if (start == chunk.Length)
                 return;
-            _lastEnqueued = entry.Sequence;
-            if (_channel.Reader.Count == 0)
-                Volatile.Write(ref _progressTimestamp, _time.GetTimestamp());
-            _channel.Writer.TryWrite(entry);
+            // A chunk larger than the whole queue keeps only its newest lines.
+            if (chunk.Length - start > _capacity)
+            {
+                Interlocked.Add(ref _dropped, chunk.Length - start - _capacity);
+                start = chunk.Length - _capacity;
+            }
+            _lastEnqueued = chunk[^1].Sequence;
+            WriteLocked(new QueuedItem(chunk, start));
+            while (Volatile.Read(ref _queued) > _capacity && _channel.Reader.TryRead(out var oldest))
+            {
+                Interlocked.Add(ref _queued, -oldest.Count);
+                Interlocked.Add(ref _dropped, oldest.Count);
+            }
         }
     }
 
-    /// <summary>Queues an entry of a direct read if there is room (the queue was made lossless).</summary>
-    public bool TryWrite(LogEntry entry) => _channel.Writer.TryWrite(entry);
-
-    /// <summary>Queues an entry of a direct read, waiting for room (the queue was made lossless).</summary>
-    public ValueTask WriteAsync(LogEntry entry, CancellationToken cancellationToken) => _channel.Writer.WriteAsync(entry, cancellationToken);
-
-    public void Notify(StreamNotice notice) => _channel.Writer.TryWrite(notice);
-
-    public bool TryRead(out StreamItem item)
+    /// <summary>Queues a chunk of a subscriber's own read, waiting while the queue holds its capacity (lossless queues only).</summary>
+    public async ValueTask WriteAsync(LogEntry[] chunk, CancellationToken cancellationToken)
     {
-        if (!_channel.Reader.TryRead(out item!))
+        while (true)
+        {
+            Task room;
+            lock (_gate)
+            {
+                if (Volatile.Read(ref _queued) < _capacity)
+                {
+                    WriteLocked(new QueuedItem(chunk, 0));
+                    return;
+                }
+                _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                room = _room.Task;
+            }
+            await room.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Queues a notice in its place among the lines. An overflow drops the oldest items whatever they are, so a
+    /// subscriber a whole queue behind may miss a notice as it misses lines (and it is told of the lines by a gap).
+    /// </summary>
+    public void Notify(StreamNotice notice)
+    {
+        lock (_gate)
+            _channel.Writer.TryWrite(new QueuedItem(notice));
+    }
+
+    /// <summary>Takes the next chunk or notice.</summary>
+    public bool TryRead(out QueuedItem item)
+    {
+        if (!_channel.Reader.TryRead(out item))
             return false;
         Volatile.Write(ref _progressTimestamp, _time.GetTimestamp());
+        if (item.Count > 0 && Interlocked.Add(ref _queued, -item.Count) < _capacity && _lossless && Volatile.Read(ref _room) is not null)
+        {
+            lock (_gate)
+            {
+                _room?.TrySetResult();
+                _room = null;
+            }
+        }
         return true;
     }
 
@@ -101,7 +154,7 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry>
 
     /// <summary>True when lines are waiting and none was taken for <paramref name="timeout"/>.</summary>
     public bool IsStalled(TimeSpan timeout) =>
-        _channel.Reader.Count > 0 && _time.GetElapsedTime(Volatile.Read(ref _progressTimestamp)) >= timeout;
+        Volatile.Read(ref _queued) > 0 && _time.GetElapsedTime(Volatile.Read(ref _progressTimestamp)) >= timeout;
 
     public void Complete()
     {
@@ -124,4 +177,32 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry>
         _channel.Writer.TryComplete();
         _aborted.Cancel();
     }
+
+    private void WriteLocked(QueuedItem item)
+    {
+        if (Interlocked.Add(ref _queued, item.Count) == item.Count)
+            Volatile.Write(ref _progressTimestamp, _time.GetTimestamp());
+        _channel.Writer.TryWrite(item);
+    }
+}
+
+/// <summary>What a subscriber queue holds: the lines of a shared chunk from <see cref="Start"/> on, or a notice.</summary>
+internal readonly struct QueuedItem
+{
+    public QueuedItem(LogEntry[] entries, int start)
+    {
+        Entries = entries;
+        Start = start;
+    }
+
+    public QueuedItem(StreamNotice notice) => Notice = notice;
+
+    public LogEntry[]? Entries { get; }
+
+    public int Start { get; }
+
+    public StreamNotice? Notice { get; }
+
+    /// <summary>Lines in this item.</summary>
+    public int Count => Entries is null ? 0 : Entries.Length - Start;
 }
