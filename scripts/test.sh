@@ -44,5 +44,26 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The build or a test host failed before any result was written: count that as a failure, never as a pass.
   failed=1
 fi
+
+# The load harness's quick mode: every scenario briefly on its own engine ("load"), legacy, unified and the raw
+# ceiling; a run fails on any lost or duplicated line for a viewer that keeps up. Each run counts as one test.
+# LOGS_TEST_NO_LOAD=1 skips it (about 2-3 minutes) while iterating on the suites above.
+if [ "${LOGS_TEST_NO_LOAD:-0}" != 1 ]; then
+  load_log="$results/load-quick.log"
+  load_status=0
+  bash scripts/load.sh --quick 2>&1 | tee "$load_log" || load_status=$?
+  summary=$(grep -o 'load harness: [0-9]* runs passed, [0-9]* runs failed' "$load_log" | tail -n 1 || true)
+  load_passed=$(sed -n 's/load harness: \([0-9]*\) runs passed.*/\1/p' <<<"$summary")
+  load_failed=$(sed -n 's/.* \([0-9]*\) runs failed/\1/p' <<<"$summary")
+  passed=$((passed + ${load_passed:-0}))
+  failed=$((failed + ${load_failed:-0}))
+  if [ "$load_status" -ne 0 ]; then
+    status=$load_status
+    # The harness stopped before its summary (build error, engine that would not start): one failure.
+    if [ -z "$summary" ] || [ "${load_failed:-0}" -eq 0 ]; then
+      failed=$((failed + 1))
+    fi
+  fi
+fi
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"

@@ -82,6 +82,8 @@ internal static class Harness
         AnsiConsole.MarkupLine($"{context.Results.Count} runs in {elapsed.TotalSeconds:0} s; " + (failed.Count == 0 ? "[green]no lost or duplicated line[/]" : $"[red]{failed.Count} runs failed[/]"));
         foreach (var result in failed)
             AnsiConsole.MarkupLine($"  [red]✗ {Markup.Escape(result.Scenario)} {Markup.Escape(result.Variant)} {result.Path}/{result.Format}: {Markup.Escape(result.Error ?? string.Join("; ", result.Failures))}[/]");
+        // For scripts/test.sh, which adds the runs to the suites' closing "N passed, N failed" line.
+        Console.WriteLine($"load harness: {context.Results.Count - failed.Count} runs passed, {failed.Count} runs failed");
         if (stop.IsCancellationRequested)
             return 130;
         return failed.Count == 0 ? 0 : 1;
