@@ -19,11 +19,11 @@ public sealed class LogMetrics
     /// <summary>The traces of session lifecycles (connect, authenticate, subscribe, close).</summary>
     public static readonly ActivitySource Activities = new(MeterName);
 
-    // Seconds, from a millisecond to half a minute: the exporter's default bounds are meant for milliseconds and
+    // Seconds, from a tenth of a millisecond to half a minute: the exporter's default bounds are meant for milliseconds and
     // would put every latency in its lowest bucket.
     private static readonly InstrumentAdvice<double> SecondsBuckets = new()
     {
-        HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+        HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     };
 
     public LogMetrics(IMeterFactory meterFactory)
@@ -40,6 +40,7 @@ public sealed class LogMetrics
         ClientsStalled = meter.CreateCounter<long>("logs.clients.stalled", "{client}", "Clients closed because they took no lines for the stall timeout.");
         HistoryRequests = meter.CreateCounter<long>("logs.history.requests", "{request}", "History requests, by where they were served from (origin: replay or upstream).");
         FirstLine = meter.CreateHistogram<double>("logs.first_line.duration", "s", "Time from accepting a connection to sending its first log line.", tags: null, advice: SecondsBuckets);
+        SubscribedFirstLine = meter.CreateHistogram<double>("logs.subscribed_first_line.duration", "s", "Time from asking the pipeline for a subscription to sending its first log line, by where the history came from (origin: replay or upstream).", tags: null, advice: SecondsBuckets);
         DeliveryLatency = meter.CreateHistogram<double>("logs.delivery.latency", "s", "Time from a live line's own timestamp to its write on the socket, sampled once per write batch (its newest line).", tags: null, advice: SecondsBuckets);
         SendDuration = meter.CreateHistogram<double>("logs.send.duration", "s", "Time to write one batch of frames (what was queued for a client) to its socket.", tags: null, advice: SecondsBuckets);
         UpstreamErrors = meter.CreateCounter<long>("logs.upstream.errors", "{error}", "Upstream failures, by kind.");
@@ -58,6 +59,7 @@ public sealed class LogMetrics
     public Counter<long> ClientsStalled { get; }
     public Counter<long> HistoryRequests { get; }
     public Histogram<double> FirstLine { get; }
+    public Histogram<double> SubscribedFirstLine { get; }
     public Histogram<double> DeliveryLatency { get; }
     public Histogram<double> SendDuration { get; }
     public Counter<long> UpstreamErrors { get; }

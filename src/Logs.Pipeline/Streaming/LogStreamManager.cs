@@ -40,18 +40,15 @@ public sealed class LogStreamManager : IAsyncDisposable
     /// </summary>
     public async Task<LogSubscription> SubscribeAsync(StreamKey key, SubscriptionRequest request, CancellationToken cancellationToken)
     {
+        var subscribed = _time.GetTimestamp();
         var source = _sources.Get(key.SourceType);
         if (!request.Follow)
         {
             if (_streams.TryGetValue(key, out var existing) && existing.TryServeHistory(request, out var fromBuffer))
-            {
-                RecordHistory(key, "replay");
-                return fromBuffer;
-            }
-            RecordHistory(key, "upstream");
+                return Served(fromBuffer, HistoryOrigin.Replay);
             // No live stream holds this client's resume point any more: it gets its tail and is told lines may be missing.
             var restarted = request.ResumeAfter is null ? (StreamEvent?)null : StreamEvent.ForGap(-1, GapReason.StreamRestarted);
-            return DirectRead.Open(source, key, SourceStart.History(request.Tail), sequenced: true, _options, _time, _metrics, restarted);
+            return Served(DirectRead.Open(source, key, SourceStart.History(request.Tail), sequenced: true, _options, _time, _metrics, restarted), HistoryOrigin.Upstream);
         }
 
         while (true)
@@ -64,6 +61,9 @@ public sealed class LogStreamManager : IAsyncDisposable
                 _streams.TryRemove(new KeyValuePair<StreamKey, LogStream>(key, stream));
                 continue;
             }
+            // A late joiner finds the history loaded and is served from the replay buffer; the client that opened
+            // the stream (or joined while it opened) waits for the upstream's history read.
+            var origin = stream.HistoryLoaded.IsCompletedSuccessfully ? HistoryOrigin.Replay : HistoryOrigin.Upstream;
             try
             {
                 await stream.HistoryLoaded.WaitAsync(cancellationToken);
@@ -73,16 +73,18 @@ public sealed class LogStreamManager : IAsyncDisposable
                 stream.ReleaseUnattached();
                 throw;
             }
-            RecordHistory(key, "replay");
-            return stream.Attach(request);
+            return Served(stream.Attach(request), origin);
         }
-    }
 
-    private void RecordHistory(StreamKey key, string origin)
-    {
-        var tags = LogMetrics.Tags(LogMetrics.Unified, key);
-        tags.Add("origin", origin);
-        _metrics.HistoryRequests.Add(1, tags);
+        LogSubscription Served(LogSubscription subscription, HistoryOrigin origin)
+        {
+            subscription.SubscribedTimestamp = subscribed;
+            subscription.HistoryOrigin = origin;
+            var tags = LogMetrics.Tags(LogMetrics.Unified, key);
+            tags.Add("origin", origin.ToWire());
+            _metrics.HistoryRequests.Add(1, tags);
+            return subscription;
+        }
     }
 
     /// <summary>Every registered stream, for the admin listing.</summary>

@@ -53,6 +53,12 @@ public sealed class LogSubscription : IAsyncDisposable
     /// <summary>The stream epoch this subscription reads; with a sequence number it makes a resume point.</summary>
     public string Epoch { get; }
 
+    /// <summary>When the subscription was asked for (<see cref="TimeProvider.GetTimestamp"/>); 0 when not known.</summary>
+    public long SubscribedTimestamp { get; internal set; }
+
+    /// <summary>Where its history came from: the shared replay buffer, or a read of the upstream it waited for.</summary>
+    public HistoryOrigin HistoryOrigin { get; internal set; } = HistoryOrigin.Upstream;
+
     /// <summary>Entries served from the replay buffer when the subscription began.</summary>
     public int HistoryCount => _history.Length;
 
@@ -182,4 +188,20 @@ public sealed class LogSubscription : IAsyncDisposable
             return ValueTask.CompletedTask;
         return _release(_live);
     }
+}
+
+/// <summary>Where a subscription's history came from.</summary>
+public enum HistoryOrigin
+{
+    /// <summary>Read from the upstream for this subscription, or while the stream it opened loaded its history.</summary>
+    Upstream,
+
+    /// <summary>Taken from a live stream's replay buffer at once.</summary>
+    Replay,
+}
+
+public static class HistoryOriginExtensions
+{
+    /// <summary>The metric tag value: <c>replay</c> or <c>upstream</c>.</summary>
+    public static string ToWire(this HistoryOrigin origin) => origin == HistoryOrigin.Replay ? "replay" : "upstream";
 }

@@ -53,6 +53,9 @@ public sealed class LogStreamManagerTests
         Assert.Equal(["live"], Texts(await Read(zero, 1)));
         Assert.Equal(21, Texts(await Read(all, 21)).Length);
         Assert.Equal(1, h.Source.LiveOpens);
+        // The first client waited for the upstream's history read; the others were served from the replay buffer.
+        Assert.Equal([HistoryOrigin.Upstream, HistoryOrigin.Replay, HistoryOrigin.Replay], new[] { two, zero, all }.Select(s => s.HistoryOrigin));
+        Assert.All(new[] { two, zero, all }, s => Assert.NotEqual(0, s.SubscribedTimestamp));
         // The upstream history read asks for the full replay depth, whatever the first client's tail.
         Assert.Equal(50, h.Source.Starts.Single(s => !s.Follow).Tail);
     }
