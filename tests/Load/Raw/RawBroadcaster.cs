@@ -105,7 +105,7 @@ internal static class RawBroadcaster
                 while (reader.TryRead(out var frame))
                 {
                     await SendGapAsync(socket, client, cancellationToken);
-                    await socket.SendAsync(frame, WebSocketMessageType.Text, true, cancellationToken);
+                    await SendFrameAsync(socket, frame, cancellationToken);
                 }
                 continue;
             }
@@ -126,7 +126,7 @@ internal static class RawBroadcaster
                 count.TryFormat(digits, out var written, default, CultureInfo.InvariantCulture);
                 batch.Write(digits.AsSpan(0, written));
                 batch.Write("}"u8);
-                await socket.SendAsync(batch.WrittenMemory, WebSocketMessageType.Text, true, cancellationToken);
+                await SendFrameAsync(socket, batch.WrittenMemory, cancellationToken);
             }
         }
     }
@@ -137,7 +137,24 @@ internal static class RawBroadcaster
         if (Volatile.Read(ref client.Dropped) == 0)
             return;
         var dropped = Interlocked.Exchange(ref client.Dropped, 0);
-        await socket.SendAsync(RawFrames.Gap(dropped, RawFrames.NowNanoseconds()), WebSocketMessageType.Text, true, cancellationToken);
+        await SendFrameAsync(socket, RawFrames.Gap(dropped, RawFrames.NowNanoseconds()), cancellationToken);
+    }
+
+    /// <summary>
+    /// One frame, sent with CancellationToken.None: ManagedWebSocket takes its synchronous fast path only for a send
+    /// that cannot be cancelled (a cancellable one always goes through its async fallback and registers with the token).
+    /// A send that has to wait is ended, if the client goes meanwhile, by aborting the socket.
+    /// </summary>
+    private static async ValueTask SendFrameAsync(WebSocket socket, ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
+    {
+        var send = socket.SendAsync(frame, WebSocketMessageType.Text, true, CancellationToken.None);
+        if (send.IsCompletedSuccessfully)
+        {
+            send.GetAwaiter().GetResult();
+            return;
+        }
+        await using (cancellationToken.Register(static state => ((WebSocket)state!).Abort(), socket))
+            await send;
     }
 
     private static async Task ReceiveUntilClosedAsync(WebSocket socket, CancellationTokenSource closed)
