@@ -10,7 +10,20 @@ internal static class PrometheusText
     /// Percentiles of a histogram from its cumulative buckets, summed over the series whose labels contain every
     /// <paramref name="labels"/> item; each percentile is the upper bound of its bucket (so "at most"), in ms.
     /// </summary>
-    public static Percentiles? HistogramMs(string text, string name, params string[] labels)
+    public static Percentiles? HistogramMs(string text, string name, params string[] labels) =>
+        FromBuckets(Buckets(text, name, labels));
+
+    /// <summary>As <see cref="HistogramMs"/>, for what was recorded between two scrapes of the same process.</summary>
+    public static Percentiles? HistogramDeltaMs(string before, string after, string name, params string[] labels)
+    {
+        var earlier = Buckets(before, name, labels);
+        var buckets = Buckets(after, name, labels);
+        foreach (var bound in buckets.Keys.ToList())
+            buckets[bound] -= earlier.GetValueOrDefault(bound);
+        return FromBuckets(buckets);
+    }
+
+    private static SortedDictionary<double, double> Buckets(string text, string name, string[] labels)
     {
         var buckets = new SortedDictionary<double, double>();
         foreach (var line in text.Split('\n'))
@@ -23,6 +36,11 @@ internal static class PrometheusText
             var value = Value(line);
             buckets[bound] = buckets.GetValueOrDefault(bound) + value;
         }
+        return buckets;
+    }
+
+    private static Percentiles? FromBuckets(SortedDictionary<double, double> buckets)
+    {
         if (buckets.Count == 0 || buckets.Values.Max() == 0)
             return null;
         var total = buckets.Values.Max();

@@ -46,6 +46,7 @@ internal static class LateJoiners
                 .ToList();
             all.AddRange(first);
             var late = new List<Viewer>();
+            var metricsBefore = "";
             await context.Progress.RunAsync($"late-joiners · {target.Wire()}", async status =>
             {
                 await BroadcastRun.ConnectAllAsync(context, first, cancellationToken);
@@ -55,6 +56,7 @@ internal static class LateJoiners
                 result.Extra["other_cpu_before_percent"] = await QuietGate.WaitAsync(processes, context.Engine.EngineProcesses, BroadcastRun.QuietLimit(context), cancellationToken);
                 var cpu = CpuWindow.Start(processes, context.Engine.EngineProcesses);
                 var go = Stopwatch.GetTimestamp();
+                metricsBefore = target == Target.Raw ? "" : await server.MetricsAsync(cancellationToken);
                 writers.Go(1);
                 // Let the replay buffer fill past the tail before the first joiner comes.
                 await Task.Delay(TimeSpan.FromSeconds(Math.Max(1.5, 2.0 * Tail / rate)), cancellationToken);
@@ -89,6 +91,15 @@ internal static class LateJoiners
                 result.Notes.Add($"{shortHistory} joiners got fewer than {Tail} lines in all");
             var metrics = await server.MetricsAsync(cancellationToken);
             result.ServiceFirstLine = PrometheusText.HistogramMs(metrics, "logs_first_line_duration_seconds", $"path=\"{target.Wire()}\"");
+            // In the service, from asking the pipeline for the subscription to sending its first line: the joiners'
+            // own (recorded while they joined), served from the replay buffer on the unified path.
+            var origin = target == Target.Unified ? "replay" : "upstream";
+            if (PrometheusText.HistogramDeltaMs(metricsBefore, metrics, "logs_subscribed_first_line_duration_seconds", $"path=\"{target.Wire()}\"", $"origin=\"{origin}\"") is { } subscribed)
+            {
+                result.Extra["service_subscribed_first_line_count"] = subscribed.Count;
+                result.Extra["service_subscribed_first_line_p50_ms"] = subscribed.P50;
+                result.Extra["service_subscribed_first_line_p99_ms"] = subscribed.P99;
+            }
             result.Extra["history_requests_replay"] = PrometheusText.Sum(metrics, "logs_history_requests_total", "origin=\"replay\"");
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
