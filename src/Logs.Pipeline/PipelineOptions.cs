@@ -14,12 +14,15 @@ public sealed class PipelineOptions
     public long ReplayBytes { get; set; } = 8 * 1024 * 1024;
 
     /// <summary>
-    /// Lines queued per subscriber before its oldest queued lines are dropped (and a gap marker with the count sent).
+    /// Lines queued per subscriber before its oldest queued chunks are dropped (and a gap marker with the count sent).
     /// Default 2,048.
     /// </summary>
     public int SubscriberQueueEntries { get; set; } = 2048;
 
-    /// <summary>Lines read from upstream and not yet sequenced or fanned out; beyond it the upstream read waits. Default 4,096.</summary>
+    /// <summary>
+    /// Lines read from upstream and not yet sequenced or fanned out, counted in chunks of up to 256 (this / 256 chunks,
+    /// at least 2); beyond it the upstream read waits. Default 4,096.
+    /// </summary>
     public int IngestBufferEntries { get; set; } = 4096;
 
     /// <summary>How long a stream with no subscriber keeps its upstream and replay buffer for a returning client. Default 30 s.</summary>
