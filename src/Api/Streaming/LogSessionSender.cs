@@ -76,6 +76,11 @@ internal sealed class LogSessionSender(
         {
             return new SessionOutcome("fault", Refusal.Internal) { Fault = ex };
         }
+        finally
+        {
+            // Every send has completed or failed by now, so nothing reads the buffer any more.
+            _batch?.Release();
+        }
     }
 
     private async Task SendAllAsync(CancellationToken cancellationToken)
@@ -152,6 +157,8 @@ internal sealed class LogSessionSender(
             }
         }
         await FlushBatchAsync(cancellationToken);
+        // The queue is drained: an idle session keeps no batch buffer.
+        _batch?.Release();
         if (_sent.Frames == 0)
             return;
         metrics.FramesSent.Add(_sent.Frames, _tags);
@@ -166,8 +173,8 @@ internal sealed class LogSessionSender(
         if (_batch is null || _batch.Count == 0)
             return;
         await SendAsync(_batch.Complete(), cancellationToken);
-        foreach (var entry in _batch.Entries)
-            RecordDelivery(entry);
+        // Every line of the batch went in this one frame: the newest stands for them all in the delivery metrics.
+        RecordDelivery(_batch.Newest!);
         _sent.Entries += _batch.Count;
         _batch.Clear();
     }

@@ -347,6 +347,27 @@ public sealed class HeartbeatTests
     }
 }
 
+public sealed class BatchTests
+{
+    [Fact]
+    public async Task BatchFormat_SplitsFramesAtMaxBatchBytesKeepingEveryLineInOrder()
+    {
+        await using var api = new ApiFactory(s => s["Streaming:MaxBatchBytes"] = "1024");
+        var lines = Enumerable.Range(1, 300).Select(i => $"line {i} {new string('x', 40 + i % 50)}").ToList();
+        foreach (var line in lines)
+            api.Containers.Write(line);
+        using var socket = await api.Connect($"/ws/containers/web-1/logs?token={ApiFactory.Token()}&tail=300&follow=false&timestamps=false&format=batch");
+        var (frames, status, _) = await Frames.UntilClosed(socket);
+        var batches = frames.Where(f => f.Type() == "batch").ToList();
+        Assert.True(batches.Count > 10, $"{batches.Count} batch frames");
+        Assert.All(batches, b => Assert.True(b.GetRawText().Length < 1024 + 512, $"a batch frame of {b.GetRawText().Length} bytes"));
+        var entries = batches.SelectMany(b => b.GetProperty("entries").EnumerateArray()).ToList();
+        Assert.Equal(batches.Sum(b => b.GetProperty("count").GetInt32()), entries.Count);
+        Assert.Equal(lines, entries.Select(e => e.Str("data")));
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, status);
+    }
+}
+
 public sealed class FaultTests
 {
     [Fact]
