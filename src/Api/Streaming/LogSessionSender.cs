@@ -33,16 +33,20 @@ internal sealed class LogSessionSender(
     private LogEntry? _newestSent;
     private bool _sendTimedOut;
 
-    /// <summary>Streams until the subscription ends, faults or is aborted, or <paramref name="cancellationToken"/> fires.</summary>
+    /// <summary>
+    /// Streams until the subscription ends, faults or is aborted, or <paramref name="cancellationToken"/> fires. The
+    /// caller cancels <paramref name="cancellationToken"/> when the pipeline aborts the subscription too (one source
+    /// per session rather than one linked here): an abort is told from the other causes by
+    /// <see cref="LogSubscription.Aborted"/>.
+    /// </summary>
     public async Task<SessionOutcome> RunAsync(CancellationToken cancellationToken)
     {
-        using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, subscription.Aborted);
         try
         {
-            await SendAllAsync(session.Token);
+            await SendAllAsync(cancellationToken);
             return request.Follow
-                ? await EndAsync("disconnected", SessionFrames.Disconnected($"The {request.SourceType.ToWire()} stopped; the log stream has ended.", time.GetUtcNow()), session.Token)
-                : await EndAsync("complete", SessionFrames.Complete("History sent; the stream is complete.", time.GetUtcNow()), session.Token);
+                ? await EndAsync("disconnected", SessionFrames.Disconnected($"The {request.SourceType.ToWire()} stopped; the log stream has ended.", time.GetUtcNow()), cancellationToken)
+                : await EndAsync("complete", SessionFrames.Complete("History sent; the stream is complete.", time.GetUtcNow()), cancellationToken);
         }
         catch (SubscriberStalledException ex)
         {
