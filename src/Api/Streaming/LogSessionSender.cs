@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
+using System.Threading.Tasks.Sources;
 using LogsMigration.Api.Rollout;
 using LogsMigration.Pipeline.Observability;
 using LogsMigration.Pipeline.Model;
@@ -12,6 +13,8 @@ namespace LogsMigration.Api.Streaming;
 /// <summary>
 /// The single writer of one WebSocket: drains the subscription into frames (shared pre-encoded bytes for lines),
 /// sends a heartbeat when the stream is idle, and says how the session ended. One send at a time, as WebSocket requires.
+/// While idle it waits on itself (<see cref="IValueTaskSource"/>): woken by lines, by its heartbeat timer or by
+/// cancellation, with no task or timer allocated per wait.
 /// </summary>
 internal sealed class LogSessionSender(
     WebSocket socket,
@@ -21,7 +24,7 @@ internal sealed class LogSessionSender(
     TimeProvider time,
     LogMetrics metrics,
     LogPath path,
-    long connectedTimestamp)
+    long connectedTimestamp) : IValueTaskSource
 {
     private readonly LogFrameFormat _format = request.Timestamps ? LogFrameFormat.JsonTimestamped : LogFrameFormat.Json;
     private readonly TagList _tags = LogMetrics.Tags(path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy, request.SourceType);
@@ -32,6 +35,11 @@ internal sealed class LogSessionSender(
     private CancellationTokenSource? _sendTimeout;
     private LogEntry? _newestSent;
     private bool _sendTimedOut;
+    private ManualResetValueTaskSourceCore<bool> _wake = new() { RunContinuationsAsynchronously = true };
+    private int _armed;
+    private int _ticked;
+    private Task<bool>? _waiting;
+    private Action? _onReady;
 
     /// <summary>
     /// Streams until the subscription ends, faults or is aborted, or <paramref name="cancellationToken"/> fires. The
@@ -89,35 +97,78 @@ internal sealed class LogSessionSender(
 
     private async Task SendAllAsync(CancellationToken cancellationToken)
     {
-        using var heartbeat = new PeriodicTimer(options.HeartbeatInterval, time);
-        Task<bool>? tick = null;
+        // Ticks every interval from the start, like a PeriodicTimer: a tick while lines flow is kept, and the heartbeat
+        // goes as soon as the stream is idle again.
+        using var heartbeat = time.CreateTimer(static state => ((LogSessionSender)state!).OnHeartbeat(), this, options.HeartbeatInterval, options.HeartbeatInterval);
+        using var cancelled = cancellationToken.UnsafeRegister(static state => ((LogSessionSender)state!).Wake(), this);
         while (true)
         {
             await SendQueuedAsync(cancellationToken);
 
-            var ready = subscription.WaitToReadAsync(cancellationToken);
+            // Not cancellable itself: cancellation wakes the wait below, and a wait left behind ends with the subscription.
+            var ready = subscription.WaitToReadAsync(CancellationToken.None);
             if (ready.IsCompleted)
             {
                 if (!await ready)
                     return;
                 continue;
             }
-            var waiting = ready.AsTask();
+            var waiting = _waiting = ready.AsTask();
+            waiting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReady ??= OnReady);
             while (true)
             {
-                tick ??= heartbeat.WaitForNextTickAsync(cancellationToken).AsTask();
-                if (await Task.WhenAny(waiting, tick) == waiting)
+                await IdleAsync(waiting, cancellationToken);
+                // Lines first, then cancellation, then the heartbeat: as the waits on both used to be observed.
+                if (waiting.IsCompleted)
                     break;
-                // Observe the tick: a cancelled session must end here, not send heartbeats in a loop.
-                var ticked = await tick;
-                tick = null;
-                if (ticked)
+                cancellationToken.ThrowIfCancellationRequested();
+                if (Interlocked.Exchange(ref _ticked, 0) != 0)
                     await SendAsync(SessionFrames.Heartbeat(time.GetUtcNow()), cancellationToken);
             }
+            _waiting = null;
             if (!await waiting)
                 return;
         }
     }
+
+    /// <summary>Completes when <paramref name="waiting"/> completes, a heartbeat is due or the session is cancelled.</summary>
+    private ValueTask IdleAsync(Task<bool> waiting, CancellationToken cancellationToken)
+    {
+        _wake.Reset();
+        Interlocked.Exchange(ref _armed, 1);
+        // A wake that came before arming is seen here; one that comes after completes the source.
+        if ((waiting.IsCompleted || Volatile.Read(ref _ticked) != 0 || cancellationToken.IsCancellationRequested)
+            && Interlocked.Exchange(ref _armed, 0) != 0)
+            return ValueTask.CompletedTask;
+        return new ValueTask(this, _wake.Version);
+    }
+
+    private void OnHeartbeat()
+    {
+        Interlocked.Exchange(ref _ticked, 1);
+        Wake();
+    }
+
+    private void OnReady()
+    {
+        // A wait left behind by a session that ended: observe its fault, nobody else will.
+        if (_waiting is { IsFaulted: true } abandoned)
+            _ = abandoned.Exception;
+        Wake();
+    }
+
+    private void Wake()
+    {
+        if (Interlocked.Exchange(ref _armed, 0) != 0)
+            _wake.SetResult(true);
+    }
+
+    void IValueTaskSource.GetResult(short token) => _wake.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _wake.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _wake.OnCompleted(continuation, state, token, flags);
 
     /// <summary>
     /// Sends everything queued, one frame per event (or, with <c>format=batch</c>, consecutive lines gathered into
