@@ -33,7 +33,9 @@ public sealed partial class LogSessionHandler(
     TimeProvider time,
     ILogger<LogSessionHandler> logger)
 {
-    private const int ReceiveBufferBytes = 1024;
+    // Clients send nothing but their close frame, whose payload the socket reads into its own buffer: this one only
+    // takes (and drops) whatever data a client might send anyway, a little at a time.
+    private const int ReceiveBufferBytes = 64;
     private readonly StreamingOptions _options = streamingOptions.Value;
     private readonly HashSet<string> _allowedOrigins = new(authOptions.Value.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
 
@@ -96,7 +98,7 @@ public sealed partial class LogSessionHandler(
         {
             while (true)
             {
-                var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
+                var result = await socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
                 if (result.MessageType == WebSocketMessageType.Close)
                     break;
             }

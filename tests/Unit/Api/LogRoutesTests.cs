@@ -71,6 +71,21 @@ public sealed class LogRoutesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ClientMessages_AreReadAndIgnoredThenItsCloseEndsTheSession()
+    {
+        using var socket = await _api.Connect($"/ws/containers/web-1/logs?token={Viewer}&tail=0");
+        Assert.Equal("connected", (await Frames.Next(socket))!.Value.Type());
+        // Larger than the receive buffer, with multi-byte characters across its chunk boundaries.
+        var message = System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("héllo wörld ✓ ", 700)));
+        await socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        await socket.SendAsync(new byte[5000], WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
+        _api.Containers.Write("still streaming");
+        Assert.EndsWith(" still streaming", (await Frames.Next(socket))!.Value.Str("data"));
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.CloseStatus);
+    }
+
+    [Fact]
     public async Task Container_ResumeParameter_ContinuesAfterLastSeenLine()
     {
         using var keeper = await _api.Connect($"/ws/containers/web-1/logs?token={Viewer}&tail=0");
