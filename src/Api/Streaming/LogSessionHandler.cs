@@ -167,8 +167,7 @@ public sealed partial class LogSessionHandler(
             connection.Activity?.SetTag("logs.path", path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy);
             // Registered before the (possibly slow) subscribe, so a drain in the meantime reaches this session too.
             var session = openSessions.Register(request.SourceType, path, userId, cancellation);
-            var sessionTags = LogMetrics.Tags(path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy, request.SourceType);
-            metrics.Sessions.Add(1, sessionTags);
+            metrics.Sessions.Add(1, in SessionTags.For(path, request.SourceType));
             try
             {
                 LogSubscription subscription;
@@ -209,7 +208,7 @@ public sealed partial class LogSessionHandler(
             }
             finally
             {
-                metrics.Sessions.Add(-1, sessionTags);
+                metrics.Sessions.Add(-1, in SessionTags.For(path, request.SourceType));
                 openSessions.Unregister(session);
             }
         }

@@ -27,10 +27,12 @@ internal sealed class LogSessionSender(
     long connectedTimestamp) : IValueTaskSource
 {
     private readonly LogFrameFormat _format = request.Timestamps ? LogFrameFormat.JsonTimestamped : LogFrameFormat.Json;
-    private readonly TagList _tags = LogMetrics.Tags(path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy, request.SourceType);
     private readonly LogTimestamp _liveAfter = LogTimestamp.FromDateTimeOffset(time.GetUtcNow() - time.GetElapsedTime(connectedTimestamp));
     private readonly BatchFrameWriter? _batch = request.Batched ? new BatchFrameWriter(options.MaxBatchEntries, options.MaxBatchBytes) : null;
     private bool _sentFirstLine;
+
+    private ref readonly TagList Tags => ref SessionTags.For(path, request.SourceType);
+
     private SentCounts _sent;
     private CancellationTokenSource? _sendTimeout;
     private LogEntry? _newestSent;
@@ -58,12 +60,12 @@ internal sealed class LogSessionSender(
         }
         catch (SubscriberStalledException ex)
         {
-            metrics.ClientsStalled.Add(1, _tags);
+            metrics.ClientsStalled.Add(1, in Tags);
             return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, ex.Message, CloseCodes.SlowConsumer));
         }
         catch (OperationCanceledException) when (subscription.Aborted.IsCancellationRequested)
         {
-            metrics.ClientsStalled.Add(1, _tags);
+            metrics.ClientsStalled.Add(1, in Tags);
             return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, "The client took no lines for too long and was disconnected.", CloseCodes.SlowConsumer));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -77,7 +79,7 @@ internal sealed class LogSessionSender(
         }
         catch (OperationCanceledException) when (_sendTimedOut)
         {
-            metrics.ClientsStalled.Add(1, _tags);
+            metrics.ClientsStalled.Add(1, in Tags);
             return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, "The client did not take a frame for too long and was disconnected.", CloseCodes.SlowConsumer));
         }
         catch (WebSocketException)
@@ -200,9 +202,9 @@ internal sealed class LogSessionSender(
             if (streamEvent.Kind == StreamEventKind.Gap)
             {
                 await SendAsync(SessionFrames.Gap(subscription.Key, streamEvent.Missed, streamEvent.GapReason, time.GetUtcNow()), cancellationToken);
-                metrics.GapsSent.Add(1, _tags);
+                metrics.GapsSent.Add(1, in Tags);
                 if (streamEvent.GapReason == GapReason.SlowSubscriber)
-                    metrics.EntriesDropped.Add(streamEvent.Missed, _tags);
+                    metrics.EntriesDropped.Add(streamEvent.Missed, in Tags);
             }
             else
             {
@@ -216,10 +218,10 @@ internal sealed class LogSessionSender(
         _batch?.Release();
         if (_sent.Frames == 0)
             return;
-        metrics.FramesSent.Add(_sent.Frames, _tags);
-        metrics.EntriesSent.Add(_sent.Entries, _tags);
-        metrics.BytesSent.Add(_sent.Bytes, _tags);
-        metrics.SendDuration.Record(time.GetElapsedTime(started).TotalSeconds, _tags);
+        metrics.FramesSent.Add(_sent.Frames, in Tags);
+        metrics.EntriesSent.Add(_sent.Entries, in Tags);
+        metrics.BytesSent.Add(_sent.Bytes, in Tags);
+        metrics.SendDuration.Record(time.GetElapsedTime(started).TotalSeconds, in Tags);
         RecordLatency();
     }
 
@@ -244,7 +246,7 @@ internal sealed class LogSessionSender(
         if (!_sentFirstLine)
         {
             _sentFirstLine = true;
-            metrics.FirstLine.Record(time.GetElapsedTime(connectedTimestamp).TotalSeconds, _tags);
+            metrics.FirstLine.Record(time.GetElapsedTime(connectedTimestamp).TotalSeconds, in Tags);
         }
         _newestSent = entry;
     }
@@ -252,7 +254,7 @@ internal sealed class LogSessionSender(
     private void RecordLatency()
     {
         if (_newestSent is { } entry && entry.Timestamp > _liveAfter)
-            metrics.DeliveryLatency.Record((time.GetUtcNow() - entry.Timestamp.ToDateTimeOffset()).TotalSeconds, _tags);
+            metrics.DeliveryLatency.Record((time.GetUtcNow() - entry.Timestamp.ToDateTimeOffset()).TotalSeconds, in Tags);
         _newestSent = null;
     }
 
