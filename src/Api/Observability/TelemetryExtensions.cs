@@ -13,6 +13,8 @@ public static class TelemetryExtensions
     /// Metrics and traces in one place: the service's own instruments (<see cref="LogMetrics"/>), ASP.NET Core,
     /// Kestrel and runtime instrumentation, a Prometheus scrape endpoint, and OTLP only when
     /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set.
+    /// Traces have no exporter but OTLP, so tracing is registered only then: a listener with nowhere to send would
+    /// make every WebSocket keep two sampled Activities (the request's and <c>log.session</c>) for its whole life.
     /// </summary>
     public static WebApplicationBuilder AddTelemetry(this WebApplicationBuilder builder)
     {
@@ -28,14 +30,13 @@ public static class TelemetryExtensions
                     .AddPrometheusExporter();
                 if (otlp)
                     metrics.AddOtlpExporter();
-            })
-            .WithTracing(tracing =>
-            {
-                tracing.AddSource(LogMetrics.MeterName)
-                    .AddAspNetCoreInstrumentation();
-                if (otlp)
-                    tracing.AddOtlpExporter();
             });
+        if (otlp)
+        {
+            telemetry.WithTracing(tracing => tracing.AddSource(LogMetrics.MeterName)
+                .AddAspNetCoreInstrumentation()
+                .AddOtlpExporter());
+        }
         return builder;
     }
 

@@ -4,24 +4,34 @@ using Microsoft.Extensions.Options;
 
 namespace LogsMigration.Api.Rollout;
 
-/// <summary>One open log session, as the drain and the admin API see it.</summary>
-public sealed class OpenSession(LogSourceType sourceType, LogPath path, string userId)
+/// <summary>What a drain closes: the session's own cancellation.</summary>
+internal interface IDrainTarget
 {
-    private readonly CancellationTokenSource _drain = new();
+    void Drain();
+}
 
-    public LogSourceType SourceType { get; } = sourceType;
-    public LogPath Path { get; } = path;
-    public string UserId { get; } = userId;
-
+/// <summary>One open log session, as the drain and the admin API see it.</summary>
+public sealed class OpenSession
+{
+    private readonly IDrainTarget _target;
     private ITimer? _drainTimer;
 
-    /// <summary>Cancelled when a drain asks this session to close so that its client reconnects onto the other path.</summary>
-    public CancellationToken Drained => _drain.Token;
+    internal OpenSession(LogSourceType sourceType, LogPath path, string userId, IDrainTarget target)
+    {
+        SourceType = sourceType;
+        Path = path;
+        UserId = userId;
+        _target = target;
+    }
 
-    /// <summary>Drains this session after <paramref name="delay"/>; the timer goes with the session.</summary>
+    public LogSourceType SourceType { get; }
+    public LogPath Path { get; }
+    public string UserId { get; }
+
+    /// <summary>Drains this session after <paramref name="delay"/>: closes it so that its client reconnects onto the other path. The timer goes with the session.</summary>
     internal void DrainAfter(TimeSpan delay, TimeProvider time)
     {
-        var timer = time.CreateTimer(static state => ((CancellationTokenSource)state!).Cancel(), _drain, delay, Timeout.InfiniteTimeSpan);
+        var timer = time.CreateTimer(static state => ((IDrainTarget)state!).Drain(), _target, delay, Timeout.InfiniteTimeSpan);
         Interlocked.Exchange(ref _drainTimer, timer)?.Dispose();
     }
 
@@ -36,9 +46,10 @@ public sealed partial class SessionRegistry(PathSelector selector, IOptions<Roll
 {
     private readonly ConcurrentDictionary<OpenSession, byte> _sessions = new();
 
-    public OpenSession Register(LogSourceType sourceType, LogPath path, string userId)
+    /// <summary>Adds a session; a drain that concerns it calls <paramref name="target"/>.</summary>
+    internal OpenSession Register(LogSourceType sourceType, LogPath path, string userId, IDrainTarget target)
     {
-        var session = new OpenSession(sourceType, path, userId);
+        var session = new OpenSession(sourceType, path, userId, target);
         _sessions.TryAdd(session, 0);
         return session;
     }

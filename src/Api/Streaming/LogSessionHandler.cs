@@ -33,7 +33,9 @@ public sealed partial class LogSessionHandler(
     TimeProvider time,
     ILogger<LogSessionHandler> logger)
 {
-    private const int ReceiveBufferBytes = 1024;
+    // Clients send nothing but their close frame, whose payload the socket reads into its own buffer: this one only
+    // takes (and drops) whatever data a client might send anyway, a little at a time.
+    private const int ReceiveBufferBytes = 64;
     private readonly StreamingOptions _options = streamingOptions.Value;
     private readonly HashSet<string> _allowedOrigins = new(authOptions.Value.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
 
@@ -50,11 +52,16 @@ public sealed partial class LogSessionHandler(
         activity?.SetTag("logs.source", sourceType.ToWire());
         var connection = new Connection(sourceType, time.GetTimestamp(), activity);
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        using var clientClosed = new CancellationTokenSource();
-        var receiving = ReceiveUntilClosedAsync(socket, clientClosed);
-        using var session = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping, clientClosed.Token);
-        var refusal = await OpenAsync(context, socket, connection, resource, session.Token);
-        if (clientClosed.IsCancellationRequested)
+        // One cancellation for the whole session. The receive loop cancels it when the client closes or the connection
+        // breaks (which is also when the request is aborted), the server's stop through this registration.
+        using var session = new SessionCancellation();
+        var receiving = ReceiveUntilClosedAsync(socket, session);
+        Refusal? refusal;
+        using (lifetime.ApplicationStopping.UnsafeRegister(SessionCancellation.CancelStopping, session))
+        {
+            refusal = await OpenAsync(context, socket, connection, resource, session);
+        }
+        if (session.ClientClosed)
             refusal = null;
         connection.Record(refusal, metrics);
         await CloseAsync(socket, refusal, receiving);
@@ -81,17 +88,17 @@ public sealed partial class LogSessionHandler(
     }
 
     /// <summary>
-    /// Reads (and ignores) what the client sends, so its close frame is seen; cancels <paramref name="clientClosed"/>
+    /// Reads (and ignores) what the client sends, so its close frame is seen; cancels <paramref name="session"/>
     /// when the client closes or the connection breaks.
     /// </summary>
-    private static async Task ReceiveUntilClosedAsync(WebSocket socket, CancellationTokenSource clientClosed)
+    private static async Task ReceiveUntilClosedAsync(WebSocket socket, SessionCancellation session)
     {
         var buffer = new byte[ReceiveBufferBytes];
         try
         {
             while (true)
             {
-                var result = await socket.ReceiveAsync(buffer, CancellationToken.None);
+                var result = await socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
                 if (result.MessageType == WebSocketMessageType.Close)
                     break;
             }
@@ -99,10 +106,10 @@ public sealed partial class LogSessionHandler(
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
         {
         }
-        await clientClosed.CancelAsync();
+        await session.CancelAsync(SessionEnd.ClientClosed);
     }
 
-    private async Task<Refusal?> OpenAsync(HttpContext context, WebSocket socket, Connection connection, string? resource, CancellationToken cancellationToken)
+    private async Task<Refusal?> OpenAsync(HttpContext context, WebSocket socket, Connection connection, string? resource, SessionCancellation session)
     {
         var sourceType = connection.SourceType;
         var origin = context.Request.Headers.Origin.ToString();
@@ -125,7 +132,7 @@ public sealed partial class LogSessionHandler(
             return new Refusal(ErrorCodes.TooManyClients, "The server holds its maximum number of log sessions; try again later.", CloseCodes.TooManyClients);
         try
         {
-            return await StreamAsync(socket, request, hostId, auth.UserId!, connection, cancellationToken);
+            return await StreamAsync(socket, request, hostId, auth.UserId!, connection, session);
         }
         finally
         {
@@ -133,65 +140,81 @@ public sealed partial class LogSessionHandler(
         }
     }
 
-    private async Task<Refusal?> StreamAsync(WebSocket socket, LogStreamRequest request, string hostId, string userId, Connection connection, CancellationToken cancellationToken)
+    private async Task<Refusal?> StreamAsync(WebSocket socket, LogStreamRequest request, string hostId, string userId, Connection connection, SessionCancellation cancellation)
     {
+        var cancellationToken = cancellation.Token;
         StreamKey key;
         LogPath path;
-        using var open = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        open.CancelAfter(_options.OpenTimeout);
+        // The open phase has its own deadline; its source goes as soon as the subscription is open, so an idle session
+        // keeps neither its timer nor its registration.
+        var open = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
-            var source = sources.Get(request.SourceType);
-            var resourceId = await source.ResolveAsync(hostId, request.Resource, open.Token);
-            key = new StreamKey(hostId, request.SourceType, resourceId);
-            path = await paths.SelectAsync(request.SourceType, userId, open.Token);
-        }
-        catch (Exception ex)
-        {
-            return OpenFailure(ex, open, cancellationToken);
-        }
-
-        connection.Path = path;
-        connection.Activity?.SetTag("logs.path", path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy);
-        // Registered before the (possibly slow) subscribe, so a drain in the meantime reaches this session too.
-        var session = openSessions.Register(request.SourceType, path, userId);
-        var sessionTags = LogMetrics.Tags(path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy, request.SourceType);
-        metrics.Sessions.Add(1, sessionTags);
-        try
-        {
-            LogSubscription subscription;
+            open.CancelAfter(_options.OpenTimeout);
             try
             {
-                await socket.SendAsync(SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow()),
-                    WebSocketMessageType.Text, endOfMessage: true, open.Token);
-                subscription = path == LogPath.Unified
-                    ? await streams.SubscribeAsync(key, new SubscriptionRequest(request.Tail, request.Follow, request.Resume), open.Token)
-                    : legacy.Open(key, request.Tail, request.Follow);
+                var source = sources.Get(request.SourceType);
+                var resourceId = await source.ResolveAsync(hostId, request.Resource, open.Token);
+                key = new StreamKey(hostId, request.SourceType, resourceId);
+                path = await paths.SelectAsync(request.SourceType, userId, open.Token);
             }
             catch (Exception ex)
             {
                 return OpenFailure(ex, open, cancellationToken);
             }
 
-            LogSessionOpened(logger, key, path, userId, request.Tail, request.Follow);
-            connection.Activity?.AddEvent(new ActivityEvent("subscribed"));
-            await using (subscription)
+            connection.Path = path;
+            connection.Activity?.SetTag("logs.path", path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy);
+            // Registered before the (possibly slow) subscribe, so a drain in the meantime reaches this session too.
+            var session = openSessions.Register(request.SourceType, path, userId, cancellation);
+            metrics.Sessions.Add(1, in SessionTags.For(path, request.SourceType));
+            try
             {
-                using var running = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.Drained);
-                var sender = new LogSessionSender(socket, subscription, request, _options, time, metrics, path, connection.AcceptedTimestamp);
-                var outcome = await sender.RunAsync(running.Token);
-                if (session.Drained.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-                    outcome = new SessionOutcome("drained", Refusal.Reconnect($"{request.SourceType.ToWire()} logs moved to another path; reconnect."));
-                else if (outcome.Fault is { } fault)
-                    LogSessionFault(logger, key, fault);
-                LogSessionClosed(logger, key, path, userId, outcome.Reason);
-                return outcome.Refusal;
+                LogSubscription subscription;
+                try
+                {
+                    await socket.SendAsync(SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow()),
+                        WebSocketMessageType.Text, endOfMessage: true, open.Token);
+                    subscription = path == LogPath.Unified
+                        ? await streams.SubscribeAsync(key, new SubscriptionRequest(request.Tail, request.Follow, request.Resume), open.Token)
+                        : legacy.Open(key, request.Tail, request.Follow);
+                }
+                catch (Exception ex)
+                {
+                    return OpenFailure(ex, open, cancellationToken);
+                }
+                open.Dispose();
+                open = null;
+
+                LogSessionOpened(logger, key, path, userId, request.Tail, request.Follow);
+                connection.Activity?.AddEvent(new ActivityEvent("subscribed"));
+                await using (subscription)
+                {
+                    var sender = new LogSessionSender(socket, subscription, request, _options, time, metrics, path, connection.AcceptedTimestamp);
+                    SessionOutcome outcome;
+                    // A subscriber the pipeline closes (stalled) ends the session too; the sender tells it from the rest.
+                    using (subscription.Aborted.UnsafeRegister(SessionCancellation.CancelStalled, cancellation))
+                    {
+                        cancellation.StartStreaming();
+                        outcome = await sender.RunAsync(cancellationToken);
+                    }
+                    if (cancellation.Drained && !cancellation.ClientClosed && !cancellation.Stopping)
+                        outcome = new SessionOutcome("drained", Refusal.Reconnect($"{request.SourceType.ToWire()} logs moved to another path; reconnect."));
+                    else if (outcome.Fault is { } fault)
+                        LogSessionFault(logger, key, fault);
+                    LogSessionClosed(logger, key, path, userId, outcome.Reason);
+                    return outcome.Refusal;
+                }
+            }
+            finally
+            {
+                metrics.Sessions.Add(-1, in SessionTags.For(path, request.SourceType));
+                openSessions.Unregister(session);
             }
         }
         finally
         {
-            metrics.Sessions.Add(-1, sessionTags);
-            openSessions.Unregister(session);
+            open?.Dispose();
         }
     }
 

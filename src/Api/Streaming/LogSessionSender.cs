@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
+using System.Threading.Tasks.Sources;
 using LogsMigration.Api.Rollout;
 using LogsMigration.Pipeline.Observability;
 using LogsMigration.Pipeline.Model;
@@ -12,6 +13,8 @@ namespace LogsMigration.Api.Streaming;
 /// <summary>
 /// The single writer of one WebSocket: drains the subscription into frames (shared pre-encoded bytes for lines),
 /// sends a heartbeat when the stream is idle, and says how the session ended. One send at a time, as WebSocket requires.
+/// While idle it waits on itself (<see cref="IValueTaskSource"/>): woken by lines, by its heartbeat timer or by
+/// cancellation, with no task or timer allocated per wait.
 /// </summary>
 internal sealed class LogSessionSender(
     WebSocket socket,
@@ -21,37 +24,48 @@ internal sealed class LogSessionSender(
     TimeProvider time,
     LogMetrics metrics,
     LogPath path,
-    long connectedTimestamp)
+    long connectedTimestamp) : IValueTaskSource
 {
     private readonly LogFrameFormat _format = request.Timestamps ? LogFrameFormat.JsonTimestamped : LogFrameFormat.Json;
-    private readonly TagList _tags = LogMetrics.Tags(path == LogPath.Unified ? LogMetrics.Unified : LogMetrics.Legacy, request.SourceType);
     private readonly LogTimestamp _liveAfter = LogTimestamp.FromDateTimeOffset(time.GetUtcNow() - time.GetElapsedTime(connectedTimestamp));
     private readonly BatchFrameWriter? _batch = request.Batched ? new BatchFrameWriter(options.MaxBatchEntries, options.MaxBatchBytes) : null;
     private bool _sentFirstLine;
+
+    private ref readonly TagList Tags => ref SessionTags.For(path, request.SourceType);
+
     private SentCounts _sent;
     private CancellationTokenSource? _sendTimeout;
     private LogEntry? _newestSent;
     private bool _sendTimedOut;
+    private ManualResetValueTaskSourceCore<bool> _wake = new() { RunContinuationsAsynchronously = true };
+    private int _armed;
+    private int _ticked;
+    private Task<bool>? _waiting;
+    private Action? _onReady;
 
-    /// <summary>Streams until the subscription ends, faults or is aborted, or <paramref name="cancellationToken"/> fires.</summary>
+    /// <summary>
+    /// Streams until the subscription ends, faults or is aborted, or <paramref name="cancellationToken"/> fires. The
+    /// caller cancels <paramref name="cancellationToken"/> when the pipeline aborts the subscription too (one source
+    /// per session rather than one linked here): an abort is told from the other causes by
+    /// <see cref="LogSubscription.Aborted"/>.
+    /// </summary>
     public async Task<SessionOutcome> RunAsync(CancellationToken cancellationToken)
     {
-        using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, subscription.Aborted);
         try
         {
-            await SendAllAsync(session.Token);
+            await SendAllAsync(cancellationToken);
             return request.Follow
-                ? await EndAsync("disconnected", SessionFrames.Disconnected($"The {request.SourceType.ToWire()} stopped; the log stream has ended.", time.GetUtcNow()), session.Token)
-                : await EndAsync("complete", SessionFrames.Complete("History sent; the stream is complete.", time.GetUtcNow()), session.Token);
+                ? await EndAsync("disconnected", SessionFrames.Disconnected($"The {request.SourceType.ToWire()} stopped; the log stream has ended.", time.GetUtcNow()), cancellationToken)
+                : await EndAsync("complete", SessionFrames.Complete("History sent; the stream is complete.", time.GetUtcNow()), cancellationToken);
         }
         catch (SubscriberStalledException ex)
         {
-            metrics.ClientsStalled.Add(1, _tags);
+            metrics.ClientsStalled.Add(1, in Tags);
             return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, ex.Message, CloseCodes.SlowConsumer));
         }
         catch (OperationCanceledException) when (subscription.Aborted.IsCancellationRequested)
         {
-            metrics.ClientsStalled.Add(1, _tags);
+            metrics.ClientsStalled.Add(1, in Tags);
             return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, "The client took no lines for too long and was disconnected.", CloseCodes.SlowConsumer));
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -65,7 +79,7 @@ internal sealed class LogSessionSender(
         }
         catch (OperationCanceledException) when (_sendTimedOut)
         {
-            metrics.ClientsStalled.Add(1, _tags);
+            metrics.ClientsStalled.Add(1, in Tags);
             return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, "The client did not take a frame for too long and was disconnected.", CloseCodes.SlowConsumer));
         }
         catch (WebSocketException)
@@ -76,39 +90,87 @@ internal sealed class LogSessionSender(
         {
             return new SessionOutcome("fault", Refusal.Internal) { Fault = ex };
         }
+        finally
+        {
+            // Every send has completed or failed by now, so nothing reads the buffer any more.
+            _batch?.Release();
+        }
     }
 
     private async Task SendAllAsync(CancellationToken cancellationToken)
     {
-        using var heartbeat = new PeriodicTimer(options.HeartbeatInterval, time);
-        Task<bool>? tick = null;
+        // Ticks every interval from the start, like a PeriodicTimer: a tick while lines flow is kept, and the heartbeat
+        // goes as soon as the stream is idle again.
+        using var heartbeat = time.CreateTimer(static state => ((LogSessionSender)state!).OnHeartbeat(), this, options.HeartbeatInterval, options.HeartbeatInterval);
+        using var cancelled = cancellationToken.UnsafeRegister(static state => ((LogSessionSender)state!).Wake(), this);
         while (true)
         {
             await SendQueuedAsync(cancellationToken);
 
-            var ready = subscription.WaitToReadAsync(cancellationToken);
+            // Not cancellable itself: cancellation wakes the wait below, and a wait left behind ends with the subscription.
+            var ready = subscription.WaitToReadAsync(CancellationToken.None);
             if (ready.IsCompleted)
             {
                 if (!await ready)
                     return;
                 continue;
             }
-            var waiting = ready.AsTask();
+            var waiting = _waiting = ready.AsTask();
+            waiting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReady ??= OnReady);
             while (true)
             {
-                tick ??= heartbeat.WaitForNextTickAsync(cancellationToken).AsTask();
-                if (await Task.WhenAny(waiting, tick) == waiting)
+                await IdleAsync(waiting, cancellationToken);
+                // Lines first, then cancellation, then the heartbeat: as the waits on both used to be observed.
+                if (waiting.IsCompleted)
                     break;
-                // Observe the tick: a cancelled session must end here, not send heartbeats in a loop.
-                var ticked = await tick;
-                tick = null;
-                if (ticked)
+                cancellationToken.ThrowIfCancellationRequested();
+                if (Interlocked.Exchange(ref _ticked, 0) != 0)
                     await SendAsync(SessionFrames.Heartbeat(time.GetUtcNow()), cancellationToken);
             }
+            _waiting = null;
             if (!await waiting)
                 return;
         }
     }
+
+    /// <summary>Completes when <paramref name="waiting"/> completes, a heartbeat is due or the session is cancelled.</summary>
+    private ValueTask IdleAsync(Task<bool> waiting, CancellationToken cancellationToken)
+    {
+        _wake.Reset();
+        Interlocked.Exchange(ref _armed, 1);
+        // A wake that came before arming is seen here; one that comes after completes the source.
+        if ((waiting.IsCompleted || Volatile.Read(ref _ticked) != 0 || cancellationToken.IsCancellationRequested)
+            && Interlocked.Exchange(ref _armed, 0) != 0)
+            return ValueTask.CompletedTask;
+        return new ValueTask(this, _wake.Version);
+    }
+
+    private void OnHeartbeat()
+    {
+        Interlocked.Exchange(ref _ticked, 1);
+        Wake();
+    }
+
+    private void OnReady()
+    {
+        // A wait left behind by a session that ended: observe its fault, nobody else will.
+        if (_waiting is { IsFaulted: true } abandoned)
+            _ = abandoned.Exception;
+        Wake();
+    }
+
+    private void Wake()
+    {
+        if (Interlocked.Exchange(ref _armed, 0) != 0)
+            _wake.SetResult(true);
+    }
+
+    void IValueTaskSource.GetResult(short token) => _wake.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource.GetStatus(short token) => _wake.GetStatus(token);
+
+    void IValueTaskSource.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _wake.OnCompleted(continuation, state, token, flags);
 
     /// <summary>
     /// Sends everything queued, one frame per event (or, with <c>format=batch</c>, consecutive lines gathered into
@@ -140,9 +202,9 @@ internal sealed class LogSessionSender(
             if (streamEvent.Kind == StreamEventKind.Gap)
             {
                 await SendAsync(SessionFrames.Gap(subscription.Key, streamEvent.Missed, streamEvent.GapReason, time.GetUtcNow()), cancellationToken);
-                metrics.GapsSent.Add(1, _tags);
+                metrics.GapsSent.Add(1, in Tags);
                 if (streamEvent.GapReason == GapReason.SlowSubscriber)
-                    metrics.EntriesDropped.Add(streamEvent.Missed, _tags);
+                    metrics.EntriesDropped.Add(streamEvent.Missed, in Tags);
             }
             else
             {
@@ -152,12 +214,14 @@ internal sealed class LogSessionSender(
             }
         }
         await FlushBatchAsync(cancellationToken);
+        // The queue is drained: an idle session keeps no batch buffer.
+        _batch?.Release();
         if (_sent.Frames == 0)
             return;
-        metrics.FramesSent.Add(_sent.Frames, _tags);
-        metrics.EntriesSent.Add(_sent.Entries, _tags);
-        metrics.BytesSent.Add(_sent.Bytes, _tags);
-        metrics.SendDuration.Record(time.GetElapsedTime(started).TotalSeconds, _tags);
+        metrics.FramesSent.Add(_sent.Frames, in Tags);
+        metrics.EntriesSent.Add(_sent.Entries, in Tags);
+        metrics.BytesSent.Add(_sent.Bytes, in Tags);
+        metrics.SendDuration.Record(time.GetElapsedTime(started).TotalSeconds, in Tags);
         RecordLatency();
     }
 
@@ -166,8 +230,8 @@ internal sealed class LogSessionSender(
         if (_batch is null || _batch.Count == 0)
             return;
         await SendAsync(_batch.Complete(), cancellationToken);
-        foreach (var entry in _batch.Entries)
-            RecordDelivery(entry);
+        // Every line of the batch went in this one frame: the newest stands for them all in the delivery metrics.
+        RecordDelivery(_batch.Newest!);
         _sent.Entries += _batch.Count;
         _batch.Clear();
     }
@@ -182,7 +246,7 @@ internal sealed class LogSessionSender(
         if (!_sentFirstLine)
         {
             _sentFirstLine = true;
-            metrics.FirstLine.Record(time.GetElapsedTime(connectedTimestamp).TotalSeconds, _tags);
+            metrics.FirstLine.Record(time.GetElapsedTime(connectedTimestamp).TotalSeconds, in Tags);
         }
         _newestSent = entry;
     }
@@ -190,7 +254,7 @@ internal sealed class LogSessionSender(
     private void RecordLatency()
     {
         if (_newestSent is { } entry && entry.Timestamp > _liveAfter)
-            metrics.DeliveryLatency.Record((time.GetUtcNow() - entry.Timestamp.ToDateTimeOffset()).TotalSeconds, _tags);
+            metrics.DeliveryLatency.Record((time.GetUtcNow() - entry.Timestamp.ToDateTimeOffset()).TotalSeconds, in Tags);
         _newestSent = null;
     }
 

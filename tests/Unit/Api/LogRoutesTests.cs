@@ -71,6 +71,21 @@ public sealed class LogRoutesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ClientMessages_AreReadAndIgnoredThenItsCloseEndsTheSession()
+    {
+        using var socket = await _api.Connect($"/ws/containers/web-1/logs?token={Viewer}&tail=0");
+        Assert.Equal("connected", (await Frames.Next(socket))!.Value.Type());
+        // Larger than the receive buffer, with multi-byte characters across its chunk boundaries.
+        var message = System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("héllo wörld ✓ ", 700)));
+        await socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
+        await socket.SendAsync(new byte[5000], WebSocketMessageType.Binary, endOfMessage: true, CancellationToken.None);
+        _api.Containers.Write("still streaming");
+        Assert.EndsWith(" still streaming", (await Frames.Next(socket))!.Value.Str("data"));
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, socket.CloseStatus);
+    }
+
+    [Fact]
     public async Task Container_ResumeParameter_ContinuesAfterLastSeenLine()
     {
         using var keeper = await _api.Connect($"/ws/containers/web-1/logs?token={Viewer}&tail=0");
@@ -344,6 +359,27 @@ public sealed class HeartbeatTests
         Assert.True(heartbeat.TryGetProperty("timestamp", out _));
         var second = (await Frames.Next(socket, TimeSpan.FromSeconds(5)))!.Value;
         Assert.Equal("heartbeat", second.Type());
+    }
+}
+
+public sealed class BatchTests
+{
+    [Fact]
+    public async Task BatchFormat_SplitsFramesAtMaxBatchBytesKeepingEveryLineInOrder()
+    {
+        await using var api = new ApiFactory(s => s["Streaming:MaxBatchBytes"] = "1024");
+        var lines = Enumerable.Range(1, 300).Select(i => $"line {i} {new string('x', 40 + i % 50)}").ToList();
+        foreach (var line in lines)
+            api.Containers.Write(line);
+        using var socket = await api.Connect($"/ws/containers/web-1/logs?token={ApiFactory.Token()}&tail=300&follow=false&timestamps=false&format=batch");
+        var (frames, status, _) = await Frames.UntilClosed(socket);
+        var batches = frames.Where(f => f.Type() == "batch").ToList();
+        Assert.True(batches.Count > 10, $"{batches.Count} batch frames");
+        Assert.All(batches, b => Assert.True(b.GetRawText().Length < 1024 + 512, $"a batch frame of {b.GetRawText().Length} bytes"));
+        var entries = batches.SelectMany(b => b.GetProperty("entries").EnumerateArray()).ToList();
+        Assert.Equal(batches.Sum(b => b.GetProperty("count").GetInt32()), entries.Count);
+        Assert.Equal(lines, entries.Select(e => e.Str("data")));
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, status);
     }
 }
 
