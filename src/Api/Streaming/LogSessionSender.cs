@@ -247,6 +247,13 @@ internal sealed class LogSessionSender(
         {
             _sentFirstLine = true;
             metrics.FirstLine.Record(time.GetElapsedTime(connectedTimestamp).TotalSeconds, in Tags);
+            if (subscription.SubscribedTimestamp != 0)
+            {
+                // From asking the pipeline to the first line: for a late joiner, the replay buffer's part alone.
+                var tags = Tags;
+                tags.Add("origin", subscription.HistoryOrigin.ToWire());
+                metrics.SubscribedFirstLine.Record(time.GetElapsedTime(subscription.SubscribedTimestamp).TotalSeconds, in tags);
+            }
         }
         _newestSent = entry;
     }
@@ -265,22 +272,27 @@ internal sealed class LogSessionSender(
     }
 
     /// <summary>
-    /// One frame. A send that does not complete at once is given <see cref="StreamingOptions.SendTimeout"/>: a client
-    /// that stops reading (its TCP window shut) would otherwise hold its session, and on the legacy path its
-    /// upstream, forever. Cancelling the send aborts the socket, which is all that can be done with such a client.
+    /// One frame. It is sent with <see cref="CancellationToken.None"/>: ManagedWebSocket writes a frame synchronously
+    /// only when the send cannot be cancelled (a cancellable send always takes its async path and registers with the
+    /// token), and this is the per-line, per-client path. A send that does not complete at once is watched instead:
+    /// it is given <see cref="StreamingOptions.SendTimeout"/> (a client that stops reading, its TCP window shut, would
+    /// otherwise hold its session, and on the legacy path its upstream, forever), and the end of the session aborts it.
+    /// Aborting the socket is all that can be done with such a client.
     /// </summary>
     private async ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         _sent.Frames++;
         _sent.Bytes += frame.Length;
-        var send = socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+        var send = socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
         if (send.IsCompletedSuccessfully)
         {
             send.GetAwaiter().GetResult();
             return;
         }
         _sendTimeout ??= new CancellationTokenSource();
-        await using var registration = _sendTimeout.Token.Register(static state => ((WebSocket)state!).Abort(), socket);
+        await using var timedOut = _sendTimeout.Token.Register(AbortSocket, socket);
+        await using var ended = cancellationToken.Register(AbortSocket, socket);
         _sendTimeout.CancelAfter(options.SendTimeout);
         try
         {
@@ -291,9 +303,16 @@ internal sealed class LogSessionSender(
             _sendTimedOut = true;
             throw new OperationCanceledException("The client did not take the frame in time.");
         }
+        catch (Exception ex) when (ex is not OperationCanceledException && cancellationToken.IsCancellationRequested)
+        {
+            // The session ended while the frame waited: report it as the end of the session, as a cancellable send would.
+            throw new OperationCanceledException("The session ended while a frame was being sent.", ex, cancellationToken);
+        }
         if (!_sendTimeout.TryReset())
             _sendTimeout = null;
     }
+
+    private static readonly Action<object?> AbortSocket = static state => ((WebSocket)state!).Abort();
 
     /// <summary>What one drain of the queue sent, recorded once.</summary>
     private struct SentCounts

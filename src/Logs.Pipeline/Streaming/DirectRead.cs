@@ -23,6 +23,7 @@ public static class DirectRead
     public static LogSubscription Open(ILogSource source, StreamKey key, SourceStart start, bool sequenced, PipelineOptions options, TimeProvider time, LogMetrics metrics,
         StreamEvent? leading = null)
     {
+        var subscribed = time.GetTimestamp();
         var tags = LogMetrics.Tags(sequenced ? LogMetrics.Unified : LogMetrics.Legacy, key);
         var epoch = sequenced ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)) : "";
         Exception? fault = null;
@@ -78,6 +79,10 @@ public static class DirectRead
             await cancel.CancelAsync();
             await read.ConfigureAwait(false);
             cancel.Dispose();
-        });
+        })
+        {
+            SubscribedTimestamp = subscribed,
+            HistoryOrigin = HistoryOrigin.Upstream,
+        };
     }
 }

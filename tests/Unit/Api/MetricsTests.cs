@@ -82,6 +82,9 @@ public sealed class MetricsTests
         Assert.Contains("origin=\"upstream\"", text);
         // Latency histograms have bounds in seconds (the exporter's default ones are for milliseconds).
         Assert.Contains(text.Split('\n'), l => l.StartsWith("logs_first_line_duration_seconds_bucket{", StringComparison.Ordinal) && l.Contains("le=\"0.001\"", StringComparison.Ordinal));
+        // The pipeline's part of the first line, by where the history came from (here one read of the source).
+        Assert.Contains(text.Split('\n'), l => l.StartsWith("logs_subscribed_first_line_duration_seconds_count{", StringComparison.Ordinal)
+            && l.Contains("origin=\"upstream\"", StringComparison.Ordinal) && l.Contains("path=\"unified\"", StringComparison.Ordinal) && l.EndsWith(" 1", StringComparison.Ordinal));
     }
 
     private static async Task<WebSocket> Open(ApiFactory api, string expectedPath)
