@@ -42,6 +42,10 @@ internal static class RawBroadcaster
             Stream(stream).Start(rate, lines, padding ?? 1, life.ApplicationStopping);
             return Results.Accepted();
         });
+        // The two runtime figures the idle-memory scenario reads from the service's /metrics, under the same names.
+        app.MapGet("/metrics", () => Results.Text(
+            $"dotnet_gc_collections_total{{gc_heap_generation=\"gen2\"}} {GC.CollectionCount(2)}\n" +
+            $"dotnet_gc_last_collection_heap_size_bytes {GC.GetGCMemoryInfo().HeapSizeBytes}\n"));
         app.MapGet("/stats", () => Results.Ok(new
         {
             clients = streams.Values.Sum(s => s.ClientCount),

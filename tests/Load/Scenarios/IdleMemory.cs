@@ -35,8 +35,9 @@ internal static class IdleMemory
         {
             server = await BroadcastRun.StartServerAsync(context, runId, target, false, new Dictionary<string, string>(), new Raw.RawServerSettings(), result, cancellationToken);
             await Task.Delay(1000, cancellationToken);
+            await CollectAsync(server, result, "before", cancellationToken);
             var before = Proc.RssBytes(server.Pid);
-            var heapBefore = target == Target.Raw ? 0 : await HeapBytesAsync(server, cancellationToken);
+            var heapBefore = await HeapBytesAsync(server, cancellationToken);
             viewers.AddRange(Enumerable.Range(0, count).Select(i => new Viewer(i, new ViewerPlan(BroadcastRun.ViewerUri(context, server, target, stream, false, tail: 0), stream, 0))));
             await context.Progress.RunAsync($"idle-memory · {target.Wire()}", async status =>
             {
@@ -47,17 +48,20 @@ internal static class IdleMemory
                 var hold = int.TryParse(Environment.GetEnvironmentVariable("LOAD_IDLE_HOLD_SECONDS"), out var seconds) ? seconds : 3;
                 await Task.Delay(TimeSpan.FromSeconds(hold), cancellationToken);
             });
+            // Without a collection, what connecting left behind (about as much again as a session keeps) would be
+            // counted as the sessions' own until the runtime happens to collect.
+            var uncollected = Proc.RssBytes(server.Pid);
+            await CollectAsync(server, result, "after", cancellationToken);
             var after = Proc.RssBytes(server.Pid);
             result.ServiceRssBaselineMiB = BroadcastRun.MiB(before);
             result.ServiceRssAttachedMiB = BroadcastRun.MiB(after);
-            result.ServiceRssPeakMiB = result.ServiceRssAttachedMiB;
+            result.ServiceRssPeakMiB = Math.Max(BroadcastRun.MiB(uncollected), result.ServiceRssAttachedMiB);
             result.IdleKiBPerViewer = Math.Round((after - before) / 1024.0 / count, 1);
+            result.Extra["rss_kib_per_viewer_before_gc"] = Math.Round((uncollected - before) / 1024.0 / count, 1);
+            var heapAfter = await HeapBytesAsync(server, cancellationToken);
+            result.Extra["heap_kib_per_viewer"] = Math.Round((heapAfter - heapBefore) / 1024.0 / count, 1);
             if (target != Target.Raw)
-            {
-                var heapAfter = await HeapBytesAsync(server, cancellationToken);
-                result.Extra["heap_kib_per_viewer"] = Math.Round((heapAfter - heapBefore) / 1024.0 / count, 1);
                 result.DaemonConnectionsMax = await context.Engine.ConnectionsFromAsync(server.Pid, cancellationToken);
-            }
             result.ViewersFailed = viewers.Count(v => v.Error is not null);
             result.ViewersKeptUp = count - result.ViewersFailed;
             if (result.ViewersFailed > 0)
@@ -76,7 +80,18 @@ internal static class IdleMemory
         return result;
     }
 
-    /// <summary>The managed heap after the last collection (all generations), from the service's runtime metrics.</summary>
+    /// <summary>A full collection in the server, induced from outside; noted in the result if it could not be seen.</summary>
+    private static async Task CollectAsync(ServerProcess server, RunResult result, string when, CancellationToken cancellationToken)
+    {
+        var gen2 = await Gen2CollectionsAsync(server, cancellationToken);
+        if (!await InducedGc.CollectAsync(server.Pid, async () => await Gen2CollectionsAsync(server, cancellationToken) > gen2, TimeSpan.FromSeconds(15), cancellationToken))
+            result.Notes.Add($"the induced full collection {when} the viewers was not seen within 15 s");
+    }
+
+    private static async Task<double> Gen2CollectionsAsync(ServerProcess server, CancellationToken cancellationToken) =>
+        PrometheusText.Sum(await server.MetricsAsync(cancellationToken), "dotnet_gc_collections_total", "gc_heap_generation=\"gen2\"");
+
+    /// <summary>The managed heap after the last collection (all generations), from the server's runtime metrics.</summary>
     private static async Task<double> HeapBytesAsync(ServerProcess server, CancellationToken cancellationToken) =>
         PrometheusText.Sum(await server.MetricsAsync(cancellationToken), "dotnet_gc_last_collection_heap_size_bytes");
 }
