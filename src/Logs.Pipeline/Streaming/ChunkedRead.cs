@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 
 namespace LogsMigration.Pipeline.Streaming;
 
@@ -24,6 +25,7 @@ internal static class ChunkedRead
         var chunk = new List<T>();
         var next = default(ValueTask<bool>);
         var pending = false;
+        ExceptionDispatchInfo? failure = null;
         try
         {
             while (true)
@@ -36,7 +38,23 @@ internal static class ChunkedRead
                     chunk.Clear();
                 }
                 pending = false;
-                if (!await next.ConfigureAwait(false))
+                bool more;
+                try
+                {
+                    more = await next.ConfigureAwait(false);
+                }
+                catch (Exception ex) when (chunk.Count > 0)
+                {
+                    // The read failed at once: the lines it gave before go on first, then the failure.
+                    failure = ExceptionDispatchInfo.Capture(ex);
+                    more = false;
+                }
+                if (failure is not null)
+                {
+                    yield return chunk;
+                    failure.Throw();
+                }
+                if (!more)
                     break;
                 chunk.Add(records.Current);
                 if (chunk.Count >= MaxRecords)

@@ -167,6 +167,12 @@ public sealed class LogSubscription : IAsyncDisposable
             _chunk = queued.Entries;
             _chunkIndex = queued.Start;
         }
+        else
+        {
+            // A line from the chunk already held: progress too, or a client slowly working through a big chunk
+            // would look stalled while new chunks queue up behind it.
+            _live!.NoteProgress();
+        }
         item = _chunk![_chunkIndex++];
         if (_chunkIndex == _chunk.Length)
             _chunk = null;

@@ -32,6 +32,7 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
     private int _queued;
     private long _progressTimestamp;
     private TaskCompletionSource? _room;
+    private bool _closed;
     private Exception? _fault;
 
     /// <param name="capacity">Lines held before the oldest chunks are dropped (or, lossless, before the writer waits).</param>
@@ -94,10 +95,12 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
                 start = chunk.Length - _capacity;
             }
             _lastEnqueued = chunk[^1].Sequence;
-            WriteLocked(new QueuedItem(chunk, start));
-            while (Volatile.Read(ref _queued) > _capacity && _channel.Reader.TryRead(out var oldest))
+            if (!WriteLocked(new QueuedItem(chunk, start)))
+                return;
+            // The reader takes from the head under the same lock, so the count is exact here.
+            while (_queued > _capacity && _channel.Reader.TryRead(out var oldest))
             {
-                Interlocked.Add(ref _queued, -oldest.Count);
+                Volatile.Write(ref _queued, _queued - oldest.Count);
                 Interlocked.Add(ref _dropped, oldest.Count);
             }
         }
@@ -111,7 +114,8 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
             Task room;
             lock (_gate)
             {
-                if (Volatile.Read(ref _queued) < _capacity)
+                // A queue the pipeline has closed takes nothing more: the writer is not kept waiting for a reader that is gone.
+                if (_queued < _capacity || _closed)
                 {
                     WriteLocked(new QueuedItem(chunk, 0));
                     return;
@@ -133,22 +137,32 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
             _channel.Writer.TryWrite(new QueuedItem(notice));
     }
 
-    /// <summary>Takes the next chunk or notice.</summary>
+    /// <summary>
+    /// Takes the next chunk or notice. Under the writer's lock: a writer dropping the oldest chunks must not count
+    /// one the reader already has, and a lossless writer must not miss the room this take makes.
+    /// </summary>
     public bool TryRead(out QueuedItem item)
     {
-        if (!_channel.Reader.TryRead(out item))
-            return false;
-        Volatile.Write(ref _progressTimestamp, _time.GetTimestamp());
-        if (item.Count > 0 && Interlocked.Add(ref _queued, -item.Count) < _capacity && _lossless && Volatile.Read(ref _room) is not null)
+        lock (_gate)
         {
-            lock (_gate)
+            if (!_channel.Reader.TryRead(out item))
+                return false;
+            NoteProgress();
+            if (item.Count > 0)
             {
-                _room?.TrySetResult();
-                _room = null;
+                Volatile.Write(ref _queued, _queued - item.Count);
+                if (_room is not null && _queued < _capacity)
+                {
+                    _room.TrySetResult();
+                    _room = null;
+                }
             }
+            return true;
         }
-        return true;
     }
+
+    /// <summary>The reader took a line (from a chunk it holds, or a new one): it is not stalled.</summary>
+    public void NoteProgress() => Volatile.Write(ref _progressTimestamp, _time.GetTimestamp());
 
     public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) => _channel.Reader.WaitToReadAsync(cancellationToken);
 
@@ -161,28 +175,44 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
         var fault = _terminalFault();
         if (fault is not null)
             Interlocked.CompareExchange(ref _fault, fault, null);
-        _channel.Writer.TryComplete();
+        Close();
     }
 
     void IDataflowBlock.Fault(Exception exception)
     {
         Interlocked.CompareExchange(ref _fault, exception, null);
-        _channel.Writer.TryComplete();
+        Close();
     }
 
     /// <summary>Closes the subscriber from the pipeline's side: no more entries, a fault for the reader, and the sender's token cancelled.</summary>
     public void Abort(Exception reason)
     {
         Interlocked.CompareExchange(ref _fault, reason, null);
-        _channel.Writer.TryComplete();
+        Close();
         _aborted.Cancel();
     }
 
-    private void WriteLocked(QueuedItem item)
+    /// <summary>No more items; a lossless writer waiting for room is let go (what it writes then is dropped).</summary>
+    private void Close()
     {
-        if (Interlocked.Add(ref _queued, item.Count) == item.Count)
-            Volatile.Write(ref _progressTimestamp, _time.GetTimestamp());
-        _channel.Writer.TryWrite(item);
+        lock (_gate)
+        {
+            _closed = true;
+            _channel.Writer.TryComplete();
+            _room?.TrySetResult();
+            _room = null;
+        }
+    }
+
+    /// <returns>False when the queue is closed and the item was not queued.</returns>
+    private bool WriteLocked(QueuedItem item)
+    {
+        if (!_channel.Writer.TryWrite(item))
+            return false;
+        if (_queued == 0)
+            NoteProgress();
+        Volatile.Write(ref _queued, _queued + item.Count);
+        return true;
     }
 }
 

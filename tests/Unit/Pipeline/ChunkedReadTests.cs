@@ -66,6 +66,29 @@ public sealed class ChunkedReadTests
         Assert.True((await tokenSeen.Task).IsCancellationRequested);
     }
 
+    [Fact]
+    public async Task ReadAsync_ReadFailsAtOnce_HandsOnTheLinesItGaveBeforeTheFailure()
+    {
+        static async IAsyncEnumerable<int> ThreeLinesThenAFault([EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await Task.CompletedTask;
+            yield return 1;
+            yield return 2;
+            yield return 3;
+            throw new IOException("connection reset");
+        }
+
+        var received = new List<int>();
+        var failure = await Assert.ThrowsAsync<IOException>(async () =>
+        {
+            await foreach (var chunk in ChunkedRead.ReadAsync(ThreeLinesThenAFault, CancellationToken.None))
+                received.AddRange(chunk);
+        });
+
+        Assert.Equal("connection reset", failure.Message);
+        Assert.Equal([1, 2, 3], received);
+    }
+
     private static int Count(List<int[]> chunks)
     {
         lock (chunks)

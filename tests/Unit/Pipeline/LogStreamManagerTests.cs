@@ -379,6 +379,27 @@ public sealed class LogStreamManagerTests
     }
 
     [Fact]
+    public async Task Subscriber_SlowlyReadingAChunkItHolds_IsNotClosedAsStalled()
+    {
+        await using var h = new PipelineHarness(o => o.StallTimeout = TimeSpan.FromSeconds(8));
+        await using var slow = await h.Subscribe(tail: 0);
+        // One upstream read of 200 lines: one chunk, which the subscriber takes whole and then reads line by line.
+        h.Source.WriteMany(200);
+        await Eventually.True(() => h.Manager.ListStreams().Single().HeadSequence == 200, "the chunk to be fanned out");
+        Assert.True(slow.TryRead(out _));
+        for (var second = 1; second <= 20; second++)
+        {
+            // New lines keep queuing behind the held chunk while the client takes one line a second.
+            h.Source.Write($"later {second}");
+            await Eventually.True(() => h.Manager.ListStreams().Single().HeadSequence == 200 + second, "the new line to be fanned out");
+            h.Time.Advance(TimeSpan.FromSeconds(1));
+            Assert.True(slow.TryRead(out _));
+        }
+        Assert.False(slow.Aborted.IsCancellationRequested);
+        Assert.Equal(1, h.Manager.ListStreams().Single().Subscribers);
+    }
+
+    [Fact]
     public async Task Entry_SerialisedOncePerFormat_SameBytesForEverySubscriber()
     {
         await using var h = new PipelineHarness();
