@@ -19,14 +19,10 @@ public sealed class EndToEndTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _endpoint = TestEngines.Endpoint(TestEngines.Main);
-        _service = await ServiceProcess.StartAsync(new Dictionary<string, string>
+        _service = await ServiceProcess.StartOnAsync(_endpoint, new Dictionary<string, string>
         {
-            ["Docker:DefaultHost"] = "local",
-            ["Docker:Hosts:local:Endpoint"] = _endpoint,
             ["Pipeline:IdleGrace"] = "00:00:01",
             ["Pipeline:StallTimeout"] = "00:00:03",
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
         });
     }
 

@@ -20,13 +20,7 @@ public sealed class ParityTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _endpoint = TestEngines.Endpoint(TestEngines.Main);
-        _service = await ServiceProcess.StartAsync(new Dictionary<string, string>
-        {
-            ["Docker:DefaultHost"] = "local",
-            ["Docker:Hosts:local:Endpoint"] = _endpoint,
-            ["Logging:LogLevel:Default"] = "Warning",
-            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
-        });
+        _service = await ServiceProcess.StartOnAsync(_endpoint);
     }
 
     public async Task DisposeAsync() => await _service.DisposeAsync();

@@ -26,6 +26,24 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     public int Pid => _process.Id;
     public string Output { get { lock (_output) return _output.ToString(); } }
 
+    /// <summary>
+    /// The service with one Docker host, <c>local</c>, at <paramref name="endpoint"/>, quiet logs (warnings and the
+    /// lifetime messages its start is read from), plus <paramref name="extra"/> settings.
+    /// </summary>
+    public static Task<ServiceProcess> StartOnAsync(string endpoint, IDictionary<string, string>? extra = null)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Docker:DefaultHost"] = "local",
+            ["Docker:Hosts:local:Endpoint"] = endpoint,
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
+        };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+            settings[key] = value;
+        return StartAsync(settings);
+    }
+
     public static async Task<ServiceProcess> StartAsync(IDictionary<string, string> settings)
     {
         var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";

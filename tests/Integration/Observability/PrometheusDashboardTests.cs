@@ -49,13 +49,7 @@ public sealed class PrometheusDashboardTests(ITestOutputHelper output)
         await using var container = await TestContainer.RunAsync(endpoint, "prom", Counter);
         try
         {
-            service = await ServiceProcess.StartAsync(new Dictionary<string, string>
-            {
-                ["Docker:DefaultHost"] = "local",
-                ["Docker:Hosts:local:Endpoint"] = endpoint,
-                ["Logging:LogLevel:Default"] = "Warning",
-                ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Information",
-            });
+            service = await ServiceProcess.StartOnAsync(endpoint);
 
             var config = Path.Combine(prometheusDir, "prometheus.yml");
             await File.WriteAllTextAsync(config, $"""
