@@ -139,11 +139,11 @@ public sealed class LogSubscription : IAsyncDisposable
             }
             if (missed > 0)
             {
-                _pending = StreamEvent.ForEntry(entry);
+                _pending = StreamEvent.ForEntryOrMarker(entry);
                 streamEvent = StreamEvent.ForGap(missed, fromHistory ? GapReason.NotRetained : GapReason.SlowSubscriber);
                 return true;
             }
-            streamEvent = StreamEvent.ForEntry(entry);
+            streamEvent = StreamEvent.ForEntryOrMarker(entry);
             return true;
         }
     }
