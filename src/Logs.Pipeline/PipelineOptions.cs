@@ -65,6 +65,13 @@ public sealed class PipelineOptions
     /// Default 10,000.
     /// </summary>
     public int ResumeReadEntries { get; set; } = 10_000;
+
+    /// <summary>
+    /// Partitions (tasks of a service) whose newest <see cref="ReplayEntries"/> lines are kept apart for tails counted
+    /// per task, so a quiet replica's lines are not pushed out by busy ones; beyond it the quietest task goes and a
+    /// tail says it may be short. Default 256.
+    /// </summary>
+    public int TailPartitions { get; set; } = 256;
 }
 
 /// <summary>Start-up validation: a bad limit stops the service with a message naming the setting.</summary>
@@ -97,6 +104,8 @@ public sealed class PipelineOptionsValidator : IValidateOptions<PipelineOptions>
             errors.Add($"Pipeline:CursorPartitions must be between 1 and 100 (was {o.CursorPartitions}).");
         if (o.RepeatWindowEntries is < 1 or > 1_000_000)
             errors.Add($"Pipeline:RepeatWindowEntries must be between 1 and 1000000 (was {o.RepeatWindowEntries}).");
+        if (o.TailPartitions is < 1 or > 10_000)
+            errors.Add($"Pipeline:TailPartitions must be between 1 and 10000 (was {o.TailPartitions}).");
         if (o.ResumeReadEntries is < 1 or > 1_000_000)
             errors.Add($"Pipeline:ResumeReadEntries must be between 1 and 1000000 (was {o.ResumeReadEntries}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

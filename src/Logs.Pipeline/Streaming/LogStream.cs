@@ -46,6 +46,7 @@ internal sealed partial class LogStream
     private readonly Action<LogStream> _onClosed;
     private readonly CancellationTokenSource _upstreamCts = new();
     private readonly ReplayBuffer _replay;
+    private readonly PartitionTails? _tails;
     private readonly TransformBlock<PositionedRecord[], LogEntry[]> _sequencer;
     private readonly BroadcastBlock<LogEntry[]> _broadcast;
     private readonly TaskCompletionSource _historyLoaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -70,6 +71,7 @@ internal sealed partial class LogStream
         _logger = logger;
         _onClosed = onClosed;
         _replay = new ReplayBuffer(options.ReplayEntries, options.ReplayBytes);
+        _tails = source.TailPartitionKey is { } partitionKey ? new PartitionTails(partitionKey, options.ReplayEntries, options.TailPartitions) : null;
         // The ingest bound is in lines; the blocks count chunks of up to ChunkedRead.MaxRecords lines.
         var ingestChunks = Math.Max(2, options.IngestBufferEntries / ChunkedRead.MaxRecords);
         _sequencer = new TransformBlock<PositionedRecord[], LogEntry[]>(Stamp, new ExecutionDataflowBlockOptions
@@ -174,9 +176,9 @@ internal sealed partial class LogStream
         {
             // With a partitioned tail, only a buffer that still holds the whole history can answer for every partition.
             // A resume is always answered from the buffer: what it no longer holds becomes a gap marker.
-            var wanted = request.ResumeAfter is not null || request.Cursor is not null ? _replay.OldestSequence
-                : _source.TailPartitionKey is null ? Math.Max(1, _replay.HeadSequence - request.Tail + 1)
-                : 1;
+            // A partitioned tail is taken from the per-partition tails, which hold it whatever the ring dropped.
+            var wanted = request.ResumeAfter is not null || request.Cursor is not null || _tails is not null ? _replay.OldestSequence
+                : Math.Max(1, _replay.HeadSequence - request.Tail + 1);
             // Only a live stream's buffer is current: while it retries, has failed or is closing, lines written since
             // its last read are not in it, so the caller reads the source directly.
             if (!_historyLoaded.Task.IsCompletedSuccessfully || State != UpstreamState.Live || _replay.OldestSequence > wanted)
@@ -248,12 +250,12 @@ internal sealed partial class LogStream
             var tail = TakeHistory(request with { ResumeAfter = null }, null)!;
             return tail with { Leading = StreamEvent.ForGap(-1, GapReason.StreamRestarted) };
         }
-        if (_source.TailPartitionKey is { } partitionKey)
+        if (_tails is not null)
         {
-            // A selection, not a contiguous range: the subscription must not read the holes as gaps. When the buffer
-            // has dropped lines, a partition may have fewer than asked: say so, count unknown.
-            var (selected, complete) = _replay.LastPerPartition(request.Tail, partitionKey);
-            var shortened = !complete && _replay.OldestSequence > 1 ? StreamEvent.ForGap(-1, GapReason.NotRetained) : (StreamEvent?)null;
+            // A selection, not a contiguous range: the subscription must not read the holes as gaps. When a partition
+            // was dropped for the partition bound, its lines cannot be given: say so, count unknown.
+            var (selected, complete) = _tails.Last(request.Tail);
+            var shortened = complete ? (StreamEvent?)null : StreamEvent.ForGap(-1, GapReason.NotRetained);
             return new HistoryTake(selected, 0, shortened, _replay.HeadSequence);
         }
         var from = Math.Max(1, _replay.HeadSequence - request.Tail + 1);
@@ -341,6 +343,7 @@ internal sealed partial class LogStream
                 var (record, line, position) = records[i];
                 var entry = new LogEntry(Key, ++_sequence, Epoch, record, line, position);
                 _replay.Append(entry);
+                _tails?.Append(entry);
                 if (_sequence == _historyCount)
                     MarkHistoryLoadedLocked();
                 entries[i] = entry;

@@ -106,6 +106,7 @@ public sealed class FakeLogSource : ILogSource
     public async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         int position;
+        List<SourceRecord>? selection = null;
         lock (_gate)
         {
             Starts.Add(start);
@@ -126,7 +127,24 @@ public sealed class FakeLogSource : ILogSource
                 if (_historyFault is not null)
                     throw _historyFault;
             }
-            position = start switch
+            if (start is { Tail: { } perTask, Since: null } && TailPartitionKey is { } partitionKey)
+            {
+                // Docker counts a partitioned source's tail per task: the newest lines of each, in log order.
+                var counts = new Dictionary<string, int>();
+                var picked = new List<SourceRecord>();
+                for (var i = _lines.Count - 1; i >= 0; i--)
+                {
+                    var task = _lines[i].Metadata?.GetValueOrDefault(partitionKey) ?? "";
+                    var seen = counts.GetValueOrDefault(task);
+                    if (seen >= perTask)
+                        continue;
+                    counts[task] = seen + 1;
+                    picked.Add(_lines[i]);
+                }
+                picked.Reverse();
+                selection = picked;
+            }
+            position = selection is not null ? _lines.Count : start switch
             {
                 { Since: { } since } => _lines.FindIndex(l => l.Timestamp >= since) is var i and >= 0 ? i : _lines.Count,
                 { Tail: { } tail } => Math.Max(0, _lines.Count - tail),
@@ -139,6 +157,8 @@ public sealed class FakeLogSource : ILogSource
         Interlocked.Increment(ref OpenReads);
         try
         {
+            foreach (var record in selection ?? [])
+                yield return record;
             while (true)
             {
                 SourceRecord[] batch;

@@ -282,3 +282,30 @@ public sealed class ResumeCursorTests
         Assert.Contains("node xyz", events[1].Entry!.Text);
     }
 }
+
+/// <summary>A service's tail is counted per task, as Docker counts it: a quiet replica keeps its lines.</summary>
+public sealed class PartitionTailsTests
+{
+    [Fact]
+    public async Task Subscribe_QuietTaskBesideBusyOnes_TailHasEveryTasksLastLinesAndNoGap()
+    {
+        await using var h = new PipelineHarness(o => o.ReplayEntries = 1000);
+        h.Source.TailPartitionKey = "task_id";
+        var t = LogTimestamp.FromDateTimeOffset(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero)).UnixNanoseconds;
+        for (var i = 1; i <= 5; i++)
+            h.Source.Write($"quiet {i}", new LogTimestamp(t + i), "quiet");
+        for (var i = 1; i <= 2000; i++)
+        {
+            h.Source.Write($"a {i}", new LogTimestamp(t + 1000 + i * 10), "a");
+            h.Source.Write($"b {i}", new LogTimestamp(t + 1005 + i * 10), "b");
+        }
+        // The stream's own history read asks for ReplayEntries lines per task, as Docker counts it.
+        await using var s = await h.Subscribe(tail: 100);
+        var events = await PipelineHarness.Read(s, 205);
+        var texts = PipelineHarness.Texts(events);
+        Assert.Equal(Enumerable.Range(1, 5).Select(i => $"quiet {i}"), texts.Where(x => x.StartsWith("quiet", StringComparison.Ordinal)));
+        Assert.Equal(Enumerable.Range(1901, 100).Select(i => $"a {i}"), texts.Where(x => x.StartsWith("a ", StringComparison.Ordinal)));
+        Assert.Equal(Enumerable.Range(1901, 100).Select(i => $"b {i}"), texts.Where(x => x.StartsWith("b ", StringComparison.Ordinal)));
+        Assert.DoesNotContain(events, e => e.Kind == StreamEventKind.Gap);
+    }
+}
