@@ -57,6 +57,7 @@ internal sealed partial class LogStream
     private long _sequence;
     private long _historyCount = -1;
     private ITimer? _idleTimer;
+    private long _idleGeneration;
     private ITimer? _stallTimer;
     private Task _pump = Task.CompletedTask;
 
@@ -206,15 +207,22 @@ internal sealed partial class LogStream
     }
 
     /// <summary>Cancels the upstream now, whatever the subscribers (shutdown).</summary>
-    public void Close() => Close(onlyIfIdle: false);
+    public void Close() => Close(idleGeneration: null);
 
-    private void Close(bool onlyIfIdle)
+    /// <summary>
+    /// The idle timer of <paramref name="generation"/> fired. A timer's callback can run after it was disposed (it was
+    /// already on its way when a client came back and left again), so only the newest timer may close the stream.
+    /// </summary>
+    internal void OnIdleTimer(long generation) => Close(idleGeneration: generation);
+
+    private void Close(long? idleGeneration)
     {
+        var onlyIfIdle = idleGeneration is not null;
         lock (_gate)
         {
             // The idle check and the closing happen under one lock: a client acquiring between them would
             // otherwise attach to a stream whose upstream is being cancelled.
-            if (_closed || onlyIfIdle && _holders > 0)
+            if (_closed || onlyIfIdle && (_holders > 0 || idleGeneration != _idleGeneration))
                 return;
             _closed = true;
             State = UpstreamState.Closed;
@@ -222,7 +230,16 @@ internal sealed partial class LogStream
         }
         if (onlyIfIdle)
             LogIdleTeardown(_logger, Key);
-        _upstreamCts.Cancel();
+        try
+        {
+            _upstreamCts.Cancel();
+        }
+        catch (AggregateException ex)
+        {
+            // A callback registered on the upstream token threw. This runs on a timer thread, where an exception
+            // would end the process: log it, the teardown goes on.
+            LogTeardownCallbackFailed(_logger, Key, ex);
+        }
         // A stream that never started has no pump to complete the graph.
         _sequencer.Complete();
         _onClosed(this);
@@ -318,7 +335,8 @@ internal sealed partial class LogStream
         if (_holders == 0 && !_closed)
         {
             // The last client left: keep the upstream and its buffer for a returning client, then tear down.
-            _idleTimer = _time.CreateTimer(static state => ((LogStream)state!).Close(onlyIfIdle: true), this, _options.IdleGrace, Timeout.InfiniteTimeSpan);
+            var generation = ++_idleGeneration;
+            _idleTimer = _time.CreateTimer(state => ((LogStream)state!).OnIdleTimer(generation), this, _options.IdleGrace, Timeout.InfiniteTimeSpan);
         }
     }
 
@@ -562,7 +580,15 @@ internal sealed partial class LogStream
         // Aborting cancels the client's sender, which may tear its socket down: never under the stream's lock.
         foreach (var queue in stalled)
         {
-            queue.Abort(new SubscriberStalledException(_options.StallTimeout));
+            try
+            {
+                queue.Abort(new SubscriberStalledException(_options.StallTimeout));
+            }
+            catch (AggregateException ex)
+            {
+                // A timer thread must not throw: a session's registration on the abort token failed; the others go on.
+                LogTeardownCallbackFailed(_logger, Key, ex);
+            }
             LogSubscriberStalled(_logger, Key, _options.StallTimeout);
         }
     }
@@ -604,6 +630,9 @@ internal sealed partial class LogStream
         _stallTimer?.Dispose();
         _stallTimer = null;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A callback registered on a cancellation of {Key} threw; the teardown went on.")]
+    private static partial void LogTeardownCallbackFailed(ILogger logger, StreamKey key, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "No subscriber came back to {Key} within the idle grace; closing its upstream.")]
     private static partial void LogIdleTeardown(ILogger logger, StreamKey key);

@@ -309,3 +309,25 @@ public sealed class PartitionTailsTests
         Assert.DoesNotContain(events, e => e.Kind == StreamEventKind.Gap);
     }
 }
+
+/// <summary>Small races of a stream's timers.</summary>
+public sealed class StreamTimerTests
+{
+    [Fact]
+    public async Task IdleTimer_StaleCallbackOfAnEarlierTimer_DoesNotCloseTheStreamBeforeItsGrace()
+    {
+        await using var h = new PipelineHarness(o => o.IdleGrace = TimeSpan.FromSeconds(30));
+        var first = await h.Subscribe();
+        Assert.True(h.Manager.TryGetStream(Key, out var stream));
+        await first.DisposeAsync();          // idle timer 1
+        var again = await h.Subscribe();      // timer 1 disposed
+        await again.DisposeAsync();          // idle timer 2
+        stream.OnIdleTimer(1);               // timer 1's callback, already on its way, runs late
+        Assert.Equal(1, h.Manager.StreamCount);
+        Assert.False(h.Source.ReadTokens.Last().IsCancellationRequested);
+
+        h.Time.Advance(TimeSpan.FromSeconds(30));
+        await stream.Completion.WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(0, h.Manager.StreamCount);
+    }
+}
