@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using LogsMigration.Pipeline.Model;
 using LogsMigration.Pipeline.Observability;
+using LogsMigration.Pipeline.Positions;
 using LogsMigration.Pipeline.Sources;
 
 namespace LogsMigration.Pipeline.Streaming;
@@ -30,17 +31,21 @@ public static class DirectRead
         var queue = new SubscriberQueue(options.SubscriberQueueEntries, lastEnqueued: 0, lossless: true, time, () => fault);
         var cancel = new CancellationTokenSource();
         metrics.Upstreams.Add(1, tags);
+        long sequence = 0;
         var read = Task.Run(async () =>
         {
             try
             {
-                long sequence = 0;
+                // The unified path's lines carry cursors here too; the legacy path's carry nothing, as the old product's.
+                var tracker = sequenced ? new PositionTracker(source.TailPartitionKey, options.CursorPartitions, options.RepeatWindowEntries) : null;
                 await foreach (var records in ChunkedRead.ReadAsync(token => source.ReadAsync(key, start, token), cancel.Token))
                 {
                     metrics.EntriesRead.Add(records.Count, tags);
-                    var chunk = new LogEntry[records.Count];
-                    for (var i = 0; i < chunk.Length; i++)
-                        chunk[i] = new LogEntry(key, sequenced ? ++sequence : 0, epoch, records[i]);
+                    var chunk = tracker is null ? new LogEntry[records.Count] : Positioned(records, tracker);
+                    for (var i = 0; tracker is null && i < chunk.Length; i++)
+                        chunk[i] = new LogEntry(key, 0, epoch, records[i]);
+                    if (chunk.Length == 0)
+                        continue;
                     var write = queue.WriteAsync(chunk, cancel.Token);
                     if (write.IsCompletedSuccessfully)
                         continue;
@@ -74,6 +79,24 @@ public static class DirectRead
             }
             queue.Complete();
         });
+        LogEntry[] Positioned(List<SourceRecord> records, PositionTracker tracker)
+        {
+            var chunk = new List<LogEntry>(records.Count);
+            foreach (var record in records)
+            {
+                if (record.Incomplete is not null)
+                {
+                    chunk.Add(new LogEntry(key, ++sequence, epoch, record));
+                    continue;
+                }
+                var line = LineIdentity.Of(record);
+                if (tracker.IsRepeat(line))
+                    continue;
+                chunk.Add(new LogEntry(key, ++sequence, epoch, record, line, tracker.Advance(record, line)));
+            }
+            return [.. chunk];
+        }
+
         return new LogSubscription(key, epoch, [], 0, queue, leading: leading, release: async _ =>
         {
             await cancel.CancelAsync();
