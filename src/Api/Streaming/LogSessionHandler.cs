@@ -150,6 +150,7 @@ public sealed partial class LogSessionHandler(
         var open = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
+            var openStarted = time.GetTimestamp();
             open.CancelAfter(_options.OpenTimeout);
             try
             {
@@ -173,8 +174,12 @@ public sealed partial class LogSessionHandler(
                 LogSubscription subscription;
                 try
                 {
-                    await socket.SendAsync(SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow()),
-                        WebSocketMessageType.Text, endOfMessage: true, open.Token);
+                    // The open deadline is the upstream's (resolve, subscribe): it pauses while `connected` goes to the
+                    // client, which has the send timeout like any frame, so a client that does not read is not taken for a
+                    // Docker host that does not answer.
+                    open.CancelAfter(Timeout.InfiniteTimeSpan);
+                    await SendConnectedAsync(socket, SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow()), cancellation);
+                    open.CancelAfter(Remaining(_options.OpenTimeout, openStarted));
                     subscription = path == LogPath.Unified
                         ? await streams.SubscribeAsync(key, new SubscriptionRequest(request.Tail, request.Follow, request.Resume), open.Token)
                         : legacy.Open(key, request.Tail, request.Follow);
@@ -190,7 +195,7 @@ public sealed partial class LogSessionHandler(
                 connection.Activity?.AddEvent(new ActivityEvent("subscribed"));
                 await using (subscription)
                 {
-                    var sender = new LogSessionSender(socket, subscription, request, _options, time, metrics, path, connection.AcceptedTimestamp);
+                    var sender = new LogSessionSender(socket, subscription, request, _options, time, metrics, path, connection.AcceptedTimestamp, cancellation);
                     SessionOutcome outcome;
                     // A subscriber the pipeline closes (stalled) ends the session too; the sender tells it from the rest.
                     using (subscription.Aborted.UnsafeRegister(SessionCancellation.CancelStalled, cancellation))
@@ -198,8 +203,10 @@ public sealed partial class LogSessionHandler(
                         cancellation.StartStreaming();
                         outcome = await sender.RunAsync(cancellationToken);
                     }
-                    if (cancellation.Drained && !cancellation.ClientClosed && !cancellation.Stopping)
-                        outcome = new SessionOutcome("drained", Refusal.Reconnect($"{request.SourceType.ToWire()} logs moved to another path; reconnect."));
+                    if (cancellation.Drained && !cancellation.ClientClosed && !cancellation.Stopping && outcome.Reason == LogSessionSender.Cancelled)
+                        outcome = new SessionOutcome("drained", Refusal.Reconnect(cancellation.Restarting
+                            ? "The server is restarting; reconnect."
+                            : $"{request.SourceType.ToWire()} logs moved to another path; reconnect."));
                     else if (outcome.Fault is { } fault)
                         LogSessionFault(logger, key, fault);
                     LogSessionClosed(logger, key, path, userId, outcome.Reason);
@@ -219,6 +226,35 @@ public sealed partial class LogSessionHandler(
     }
 
     /// <summary>
+    /// Sends <c>connected</c> under the session's cancellation and <see cref="StreamingOptions.SendTimeout"/>; a send that
+    /// times out aborts the socket (a client that does not read cannot read a close frame either).
+    /// </summary>
+    private async Task SendConnectedAsync(WebSocket socket, byte[] frame, SessionCancellation session)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(session.Token);
+        timeout.CancelAfter(_options.SendTimeout);
+        try
+        {
+            await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!session.IsCancellationRequested)
+        {
+            session.NoteServerAbort();
+            socket.Abort();
+            throw new SlowClientException();
+        }
+    }
+
+    private TimeSpan Remaining(TimeSpan deadline, long started)
+    {
+        var left = deadline - time.GetElapsedTime(started);
+        return left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1);
+    }
+
+    /// <summary>The client did not take the <c>connected</c> frame within the send timeout.</summary>
+    private sealed class SlowClientException() : Exception("The client did not take the connected frame in time.");
+
+    /// <summary>
     /// How a failure while opening ends the session. Every exception maps to a refusal (null: the client is gone),
     /// so even a fault in the server gives the client an <c>error</c> frame and 1011.
     /// </summary>
@@ -228,6 +264,8 @@ public sealed partial class LogSessionHandler(
         {
             case LogSourceException source:
                 return Refusal.For(source);
+            case SlowClientException slow:
+                return new Refusal(ErrorCodes.SlowConsumer, slow.Message, CloseCodes.SlowConsumer);
             case OperationCanceledException when open.IsCancellationRequested && !session.IsCancellationRequested:
                 return new Refusal(ErrorCodes.UpstreamUnavailable, $"The log source did not answer within {_options.OpenTimeout.TotalSeconds:0} s.", CloseCodes.Unavailable);
             case OperationCanceledException when lifetime.ApplicationStopping.IsCancellationRequested:

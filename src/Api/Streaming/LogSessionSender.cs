@@ -24,8 +24,12 @@ internal sealed class LogSessionSender(
     TimeProvider time,
     LogMetrics metrics,
     LogPath path,
-    long connectedTimestamp) : IValueTaskSource
+    long connectedTimestamp,
+    SessionCancellation session) : IValueTaskSource
 {
+    /// <summary>The outcome's reason when the session's cancellation ended it (the client left, a drain, the server's stop).</summary>
+    public const string Cancelled = "cancelled";
+
     private readonly LogFrameFormat _format = request.Timestamps ? LogFrameFormat.JsonTimestamped : LogFrameFormat.Json;
     private readonly LogTimestamp _liveAfter = LogTimestamp.FromDateTimeOffset(time.GetUtcNow() - time.GetElapsedTime(connectedTimestamp));
     private readonly BatchFrameWriter? _batch = request.Batched ? new BatchFrameWriter(options.MaxBatchEntries, options.MaxBatchBytes) : null;
@@ -68,19 +72,20 @@ internal sealed class LogSessionSender(
             metrics.ClientsStalled.Add(1, in Tags);
             return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, "The client took no lines for too long and was disconnected.", CloseCodes.SlowConsumer));
         }
+        catch (OperationCanceledException) when (_sendTimedOut)
+        {
+            // Before the cancellation's case: a frame still pending when a drain came may time out too, and the socket is gone.
+            metrics.ClientsStalled.Add(1, in Tags);
+            return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, "The client did not take a frame for too long and was disconnected.", CloseCodes.SlowConsumer));
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client left, or the server is stopping; the handler's close says "going away" to a client still there.
-            return new SessionOutcome("cancelled", new Refusal(ErrorCodes.ShuttingDown, "The session was closed.", CloseCodes.GoingAway));
+            return new SessionOutcome(Cancelled, new Refusal(ErrorCodes.ShuttingDown, "The session was closed.", CloseCodes.GoingAway));
         }
         catch (LogSourceException ex)
         {
             return new SessionOutcome($"upstream {ex.Kind}", Refusal.For(ex));
-        }
-        catch (OperationCanceledException) when (_sendTimedOut)
-        {
-            metrics.ClientsStalled.Add(1, in Tags);
-            return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, "The client did not take a frame for too long and was disconnected.", CloseCodes.SlowConsumer));
         }
         catch (WebSocketException)
         {
@@ -208,9 +213,7 @@ internal sealed class LogSessionSender(
             }
             else
             {
-                await SendAsync(streamEvent.Notice!.Kind == StreamNoticeKind.UpstreamRetrying
-                    ? SessionFrames.Retrying(streamEvent.Notice.Message, time.GetUtcNow())
-                    : SessionFrames.Resumed(streamEvent.Notice.Message, time.GetUtcNow()), cancellationToken);
+                await SendAsync(SessionFrames.Notice(subscription.Key, streamEvent.Notice!.Kind, streamEvent.Notice.Message, time.GetUtcNow()), cancellationToken);
             }
         }
         await FlushBatchAsync(cancellationToken);
@@ -291,9 +294,10 @@ internal sealed class LogSessionSender(
             return;
         }
         _sendTimeout ??= new CancellationTokenSource();
-        await using var timedOut = _sendTimeout.Token.Register(AbortSocket, socket);
-        await using var ended = cancellationToken.Register(AbortSocket, socket);
+        // Armed before the registrations: a drain that is already there shortens it, and must not be overwritten.
         _sendTimeout.CancelAfter(options.SendTimeout);
+        await using var timedOut = _sendTimeout.Token.Register(AbortSocket, this);
+        await using var ended = cancellationToken.Register(EndDuringSend, this);
         try
         {
             await send;
@@ -312,7 +316,41 @@ internal sealed class LogSessionSender(
             _sendTimeout = null;
     }
 
-    private static readonly Action<object?> AbortSocket = static state => ((WebSocket)state!).Abort();
+    private static readonly Action<object?> AbortSocket = static state => ((LogSessionSender)state!).AbortFromServer();
+
+    private static readonly Action<object?> EndDuringSend = static state => ((LogSessionSender)state!).OnEndDuringSend();
+
+    /// <summary>The server ends the connection: noted first, so the receive loop's end is not counted as the client's close.</summary>
+    private void AbortFromServer()
+    {
+        session.NoteServerAbort();
+        socket.Abort();
+    }
+
+    /// <summary>
+    /// The session ended while a frame was pending. A drain (or the server's stop) closes with 1012, so the frame
+    /// gets <see cref="StreamingOptions.CloseTimeout"/> to finish instead of the socket being aborted under it; a
+    /// client that left has nothing to wait for, and a stalled one would not take it.
+    /// </summary>
+    private void OnEndDuringSend()
+    {
+        if (session.Drained && !session.ClientClosed)
+        {
+            try
+            {
+                if (options.CloseTimeout < options.SendTimeout)
+                    _sendTimeout?.CancelAfter(options.CloseTimeout);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+            return;
+        }
+        if (session.ClientClosed)
+            socket.Abort();
+        else
+            AbortFromServer();
+    }
 
     /// <summary>What one drain of the queue sent, recorded once.</summary>
     private struct SentCounts
