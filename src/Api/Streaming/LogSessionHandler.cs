@@ -54,7 +54,7 @@ public sealed partial class LogSessionHandler(
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         // One cancellation for the whole session. The receive loop cancels it when the client closes or the connection
         // breaks (which is also when the request is aborted), the server's stop through this registration.
-        using var session = new SessionCancellation();
+        using var session = new SessionCancellation(context.Abort);
         var receiving = ReceiveUntilClosedAsync(socket, session);
         Refusal? refusal;
         using (lifetime.ApplicationStopping.UnsafeRegister(SessionCancellation.CancelStopping, session))
@@ -203,10 +203,10 @@ public sealed partial class LogSessionHandler(
                         cancellation.StartStreaming();
                         outcome = await sender.RunAsync(cancellationToken);
                     }
-                    if (cancellation.Drained && !cancellation.ClientClosed && !cancellation.Stopping && outcome.Reason == LogSessionSender.Cancelled)
-                        outcome = new SessionOutcome("drained", Refusal.Reconnect(cancellation.Restarting
-                            ? "The server is restarting; reconnect."
-                            : $"{request.SourceType.ToWire()} logs moved to another path; reconnect."));
+                    if (cancellation.Drained && !cancellation.ClientClosed && outcome.Reason == LogSessionSender.Cancelled)
+                        outcome = new SessionOutcome("drained", cancellation.Restarting || cancellation.Stopping
+                            ? Refusal.Restarting
+                            : Refusal.Reconnect($"{request.SourceType.ToWire()} logs moved to another path; reconnect."));
                     else if (outcome.Fault is { } fault)
                         LogSessionFault(logger, key, fault);
                     LogSessionClosed(logger, key, path, userId, outcome.Reason);
@@ -239,8 +239,7 @@ public sealed partial class LogSessionHandler(
         }
         catch (OperationCanceledException) when (!session.IsCancellationRequested)
         {
-            session.NoteServerAbort();
-            socket.Abort();
+            session.Abort(socket, byServer: true);
             throw new SlowClientException();
         }
     }

@@ -58,6 +58,10 @@ internal sealed class LogSessionSender(
         try
         {
             await SendAllAsync(cancellationToken);
+            // A stream that ends while the server stops ends because the server stops (its pipeline goes with the
+            // host): the client should reconnect, not take it for the container's end.
+            if (request.Follow && session.Stopping)
+                return new SessionOutcome("server stopping", Refusal.Restarting);
             return request.Follow
                 ? await EndAsync("disconnected", SessionFrames.Disconnected($"The {request.SourceType.ToWire()} stopped; the log stream has ended.", time.GetUtcNow()), cancellationToken)
                 : await EndAsync("complete", SessionFrames.Complete("History sent; the stream is complete.", time.GetUtcNow()), cancellationToken);
@@ -312,6 +316,12 @@ internal sealed class LogSessionSender(
             // The session ended while the frame waited: report it as the end of the session, as a cancellable send would.
             throw new OperationCanceledException("The session ended while a frame was being sent.", ex, cancellationToken);
         }
+        // Kestrel may end a write pending on an aborted connection without an error: the frame never left.
+        if (_sendTimeout.IsCancellationRequested)
+        {
+            _sendTimedOut = true;
+            throw new OperationCanceledException("The client did not take the frame in time.");
+        }
         if (!_sendTimeout.TryReset())
             _sendTimeout = null;
     }
@@ -320,12 +330,7 @@ internal sealed class LogSessionSender(
 
     private static readonly Action<object?> EndDuringSend = static state => ((LogSessionSender)state!).OnEndDuringSend();
 
-    /// <summary>The server ends the connection: noted first, so the receive loop's end is not counted as the client's close.</summary>
-    private void AbortFromServer()
-    {
-        session.NoteServerAbort();
-        socket.Abort();
-    }
+    private void AbortFromServer() => session.Abort(socket, byServer: true);
 
     /// <summary>
     /// The session ended while a frame was pending. A drain (or the server's stop) closes with 1012, so the frame
@@ -346,10 +351,7 @@ internal sealed class LogSessionSender(
             }
             return;
         }
-        if (session.ClientClosed)
-            socket.Abort();
-        else
-            AbortFromServer();
+        session.Abort(socket, byServer: !session.ClientClosed);
     }
 
     /// <summary>What one drain of the queue sent, recorded once.</summary>

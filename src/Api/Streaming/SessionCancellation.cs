@@ -8,7 +8,7 @@ namespace LogsMigration.Api.Streaming;
 /// closed the subscriber as stalled. Each cause cancels this source directly (a callback or a flag, not a linked source
 /// per cause), which keeps an idle session small.
 /// </summary>
-internal sealed class SessionCancellation : CancellationTokenSource, IDrainTarget
+internal sealed class SessionCancellation(Action abortConnection) : CancellationTokenSource, IDrainTarget
 {
     private const int Streaming = 1 << 16;
     private const int Registered = 1 << 17;
@@ -17,6 +17,7 @@ internal sealed class SessionCancellation : CancellationTokenSource, IDrainTarge
     /// <summary>The client closed or the connection broke, and not because the server aborted the socket.</summary>
     public bool ClientClosed => Has(SessionEnd.ClientClosed) && !Has(SessionEnd.ServerAborted);
 
+    /// <summary>The server is stopping (a registered session is not cancelled for it: the shutdown drain closes it).</summary>
     public bool Stopping => Has(SessionEnd.Stopping);
 
     public bool Drained => Has(SessionEnd.Drained);
@@ -47,8 +48,19 @@ internal sealed class SessionCancellation : CancellationTokenSource, IDrainTarge
         return CancelAsync();
     }
 
-    /// <summary>Notes that the server is about to abort the socket, before it does, so the receive loop's end is not taken for the client's.</summary>
-    public void NoteServerAbort() => Interlocked.Or(ref _reasons, (int)SessionEnd.ServerAborted);
+    /// <summary>
+    /// Tears the connection down: the WebSocket and the HTTP connection under it. Kestrel does not complete a write
+    /// pending on a full socket when only the WebSocket's stream is disposed, so aborting the socket alone would leave
+    /// the sender waiting for a client that never reads. <paramref name="byServer"/> is noted first, so the receive
+    /// loop's end is not taken for the client's close (and the refusal is counted with its real code).
+    /// </summary>
+    public void Abort(System.Net.WebSockets.WebSocket socket, bool byServer)
+    {
+        if (byServer)
+            Interlocked.Or(ref _reasons, (int)SessionEnd.ServerAborted);
+        socket.Abort();
+        abortConnection();
+    }
 
     /// <summary>
     /// A drain reaches the session from the moment it is registered, but takes effect only once it streams: one that
@@ -82,7 +94,7 @@ internal sealed class SessionCancellation : CancellationTokenSource, IDrainTarge
     public static readonly Action<object?> CancelStopping = static state =>
     {
         var session = (SessionCancellation)state!;
-        if (!session.Has(Registered))
+        if ((Interlocked.Or(ref session._reasons, (int)SessionEnd.Stopping) & Registered) == 0)
             session.Cancel(SessionEnd.Stopping);
     };
 
