@@ -178,8 +178,9 @@ public sealed partial class LogSessionHandler(
                     // client, which has the send timeout like any frame, so a client that does not read is not taken for a
                     // Docker host that does not answer.
                     open.CancelAfter(Timeout.InfiniteTimeSpan);
+                    var left = _options.OpenTimeout - time.GetElapsedTime(openStarted);
                     await SendConnectedAsync(socket, SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow()), cancellation);
-                    open.CancelAfter(Remaining(_options.OpenTimeout, openStarted));
+                    open.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
                     subscription = path == LogPath.Unified
                         ? await streams.SubscribeAsync(key, new SubscriptionRequest(request.Tail, request.Follow, request.Resume), open.Token)
                         : legacy.Open(key, request.Tail, request.Follow);
@@ -242,12 +243,6 @@ public sealed partial class LogSessionHandler(
             session.Abort(socket, byServer: true);
             throw new SlowClientException();
         }
-    }
-
-    private TimeSpan Remaining(TimeSpan deadline, long started)
-    {
-        var left = deadline - time.GetElapsedTime(started);
-        return left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1);
     }
 
     /// <summary>The client did not take the <c>connected</c> frame within the send timeout.</summary>
