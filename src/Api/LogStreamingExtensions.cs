@@ -38,6 +38,9 @@ public static class LogStreamingExtensions
         services.TryAddSingleton<AccessTokenValidator>();
         services.TryAddSingleton<SessionLimiter>();
         services.TryAddSingleton<LogSessionHandler>();
+        // On SIGTERM every session is told to reconnect (1012), spread over Streaming:ShutdownDrainWindow.
+        services.AddHostedService<ShutdownDrain>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<HostOptions>, ShutdownDrain.HostTimeout>());
         return builder;
     }
 

@@ -54,7 +54,7 @@ public sealed partial class LogSessionHandler(
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         // One cancellation for the whole session. The receive loop cancels it when the client closes or the connection
         // breaks (which is also when the request is aborted), the server's stop through this registration.
-        using var session = new SessionCancellation();
+        using var session = new SessionCancellation(context.Abort);
         var receiving = ReceiveUntilClosedAsync(socket, session);
         Refusal? refusal;
         using (lifetime.ApplicationStopping.UnsafeRegister(SessionCancellation.CancelStopping, session))
@@ -150,6 +150,7 @@ public sealed partial class LogSessionHandler(
         var open = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
+            var openStarted = time.GetTimestamp();
             open.CancelAfter(_options.OpenTimeout);
             try
             {
@@ -173,8 +174,13 @@ public sealed partial class LogSessionHandler(
                 LogSubscription subscription;
                 try
                 {
-                    await socket.SendAsync(SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow()),
-                        WebSocketMessageType.Text, endOfMessage: true, open.Token);
+                    // The open deadline is the upstream's (resolve, subscribe): it pauses while `connected` goes to the
+                    // client, which has the send timeout like any frame, so a client that does not read is not taken for a
+                    // Docker host that does not answer.
+                    open.CancelAfter(Timeout.InfiniteTimeSpan);
+                    var left = _options.OpenTimeout - time.GetElapsedTime(openStarted);
+                    await SendConnectedAsync(socket, SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow()), cancellation);
+                    open.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
                     subscription = path == LogPath.Unified
                         ? await streams.SubscribeAsync(key, new SubscriptionRequest(request.Tail, request.Follow, request.Resume, request.Cursor), open.Token)
                         : legacy.Open(key, request.Tail, request.Follow);
@@ -190,7 +196,7 @@ public sealed partial class LogSessionHandler(
                 connection.Activity?.AddEvent(new ActivityEvent("subscribed"));
                 await using (subscription)
                 {
-                    var sender = new LogSessionSender(socket, subscription, request, _options, time, metrics, path, connection.AcceptedTimestamp);
+                    var sender = new LogSessionSender(socket, subscription, request, _options, time, metrics, path, connection.AcceptedTimestamp, cancellation);
                     SessionOutcome outcome;
                     // A subscriber the pipeline closes (stalled) ends the session too; the sender tells it from the rest.
                     using (subscription.Aborted.UnsafeRegister(SessionCancellation.CancelStalled, cancellation))
@@ -198,8 +204,10 @@ public sealed partial class LogSessionHandler(
                         cancellation.StartStreaming();
                         outcome = await sender.RunAsync(cancellationToken);
                     }
-                    if (cancellation.Drained && !cancellation.ClientClosed && !cancellation.Stopping)
-                        outcome = new SessionOutcome("drained", Refusal.Reconnect($"{request.SourceType.ToWire()} logs moved to another path; reconnect."));
+                    if (cancellation.Drained && !cancellation.ClientClosed && outcome.Reason == LogSessionSender.Cancelled)
+                        outcome = new SessionOutcome("drained", cancellation.Restarting || cancellation.Stopping
+                            ? Refusal.Restarting
+                            : Refusal.Reconnect($"{request.SourceType.ToWire()} logs moved to another path; reconnect."));
                     else if (outcome.Fault is { } fault)
                         LogSessionFault(logger, key, fault);
                     LogSessionClosed(logger, key, path, userId, outcome.Reason);
@@ -219,6 +227,28 @@ public sealed partial class LogSessionHandler(
     }
 
     /// <summary>
+    /// Sends <c>connected</c> under the session's cancellation and <see cref="StreamingOptions.SendTimeout"/>; a send that
+    /// times out aborts the socket (a client that does not read cannot read a close frame either).
+    /// </summary>
+    private async Task SendConnectedAsync(WebSocket socket, byte[] frame, SessionCancellation session)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(session.Token);
+        timeout.CancelAfter(_options.SendTimeout);
+        try
+        {
+            await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!session.IsCancellationRequested)
+        {
+            session.Abort(socket, byServer: true);
+            throw new SlowClientException();
+        }
+    }
+
+    /// <summary>The client did not take the <c>connected</c> frame within the send timeout.</summary>
+    private sealed class SlowClientException() : Exception("The client did not take the connected frame in time.");
+
+    /// <summary>
     /// How a failure while opening ends the session. Every exception maps to a refusal (null: the client is gone),
     /// so even a fault in the server gives the client an <c>error</c> frame and 1011.
     /// </summary>
@@ -230,6 +260,8 @@ public sealed partial class LogSessionHandler(
                 return Refusal.For(source);
             case InvalidResumeException resume:
                 return new Refusal(ErrorCodes.InvalidParameter, resume.Message, CloseCodes.BadRequest, "resume");
+            case SlowClientException slow:
+                return new Refusal(ErrorCodes.SlowConsumer, slow.Message, CloseCodes.SlowConsumer);
             case OperationCanceledException when open.IsCancellationRequested && !session.IsCancellationRequested:
                 return new Refusal(ErrorCodes.UpstreamUnavailable, $"The log source did not answer within {_options.OpenTimeout.TotalSeconds:0} s.", CloseCodes.Unavailable);
             case OperationCanceledException when lifetime.ApplicationStopping.IsCancellationRequested:

@@ -24,8 +24,12 @@ internal sealed class LogSessionSender(
     TimeProvider time,
     LogMetrics metrics,
     LogPath path,
-    long connectedTimestamp) : IValueTaskSource
+    long connectedTimestamp,
+    SessionCancellation session) : IValueTaskSource
 {
+    /// <summary>The outcome's reason when the session's cancellation ended it (the client left, a drain, the server's stop).</summary>
+    public const string Cancelled = "cancelled";
+
     private readonly LogFrameFormat _format = request.Timestamps ? LogFrameFormat.JsonTimestamped : LogFrameFormat.Json;
     private readonly LogTimestamp _liveAfter = LogTimestamp.FromDateTimeOffset(time.GetUtcNow() - time.GetElapsedTime(connectedTimestamp));
     private readonly BatchFrameWriter? _batch = request.Batched ? new BatchFrameWriter(options.MaxBatchEntries, options.MaxBatchBytes) : null;
@@ -54,6 +58,10 @@ internal sealed class LogSessionSender(
         try
         {
             await SendAllAsync(cancellationToken);
+            // A stream that ends while the server stops ends because the server stops (its pipeline goes with the
+            // host): the client should reconnect, not take it for the container's end.
+            if (request.Follow && session.Stopping)
+                return new SessionOutcome("server stopping", Refusal.Restarting);
             return request.Follow
                 ? await EndAsync("disconnected", SessionFrames.Disconnected($"The {request.SourceType.ToWire()} stopped; the log stream has ended.", time.GetUtcNow()), cancellationToken)
                 : await EndAsync("complete", SessionFrames.Complete("History sent; the stream is complete.", time.GetUtcNow()), cancellationToken);
@@ -68,19 +76,20 @@ internal sealed class LogSessionSender(
             metrics.ClientsStalled.Add(1, in Tags);
             return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, "The client took no lines for too long and was disconnected.", CloseCodes.SlowConsumer));
         }
+        catch (OperationCanceledException) when (_sendTimedOut)
+        {
+            // Before the cancellation's case: a frame still pending when a drain came may time out too, and the socket is gone.
+            metrics.ClientsStalled.Add(1, in Tags);
+            return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, "The client did not take a frame for too long and was disconnected.", CloseCodes.SlowConsumer));
+        }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // The client left, or the server is stopping; the handler's close says "going away" to a client still there.
-            return new SessionOutcome("cancelled", new Refusal(ErrorCodes.ShuttingDown, "The session was closed.", CloseCodes.GoingAway));
+            return new SessionOutcome(Cancelled, new Refusal(ErrorCodes.ShuttingDown, "The session was closed.", CloseCodes.GoingAway));
         }
         catch (LogSourceException ex)
         {
             return new SessionOutcome($"upstream {ex.Kind}", Refusal.For(ex));
-        }
-        catch (OperationCanceledException) when (_sendTimedOut)
-        {
-            metrics.ClientsStalled.Add(1, in Tags);
-            return new SessionOutcome("stalled", new Refusal(ErrorCodes.SlowConsumer, "The client did not take a frame for too long and was disconnected.", CloseCodes.SlowConsumer));
         }
         catch (WebSocketException)
         {
@@ -208,9 +217,7 @@ internal sealed class LogSessionSender(
             }
             else
             {
-                await SendAsync(streamEvent.Notice!.Kind == StreamNoticeKind.UpstreamRetrying
-                    ? SessionFrames.Retrying(streamEvent.Notice.Message, time.GetUtcNow())
-                    : SessionFrames.Resumed(streamEvent.Notice.Message, time.GetUtcNow()), cancellationToken);
+                await SendAsync(SessionFrames.Notice(subscription.Key, streamEvent.Notice!.Kind, streamEvent.Notice.Message, time.GetUtcNow()), cancellationToken);
             }
         }
         await FlushBatchAsync(cancellationToken);
@@ -291,9 +298,10 @@ internal sealed class LogSessionSender(
             return;
         }
         _sendTimeout ??= new CancellationTokenSource();
-        await using var timedOut = _sendTimeout.Token.Register(AbortSocket, socket);
-        await using var ended = cancellationToken.Register(AbortSocket, socket);
+        // Armed before the registrations: a drain that is already there shortens it, and must not be overwritten.
         _sendTimeout.CancelAfter(options.SendTimeout);
+        await using var timedOut = _sendTimeout.Token.Register(AbortSocket, this);
+        await using var ended = cancellationToken.Register(EndDuringSend, this);
         try
         {
             await send;
@@ -308,11 +316,43 @@ internal sealed class LogSessionSender(
             // The session ended while the frame waited: report it as the end of the session, as a cancellable send would.
             throw new OperationCanceledException("The session ended while a frame was being sent.", ex, cancellationToken);
         }
+        // Kestrel may end a write pending on an aborted connection without an error: the frame never left.
+        if (_sendTimeout.IsCancellationRequested)
+        {
+            _sendTimedOut = true;
+            throw new OperationCanceledException("The client did not take the frame in time.");
+        }
         if (!_sendTimeout.TryReset())
             _sendTimeout = null;
     }
 
-    private static readonly Action<object?> AbortSocket = static state => ((WebSocket)state!).Abort();
+    private static readonly Action<object?> AbortSocket = static state => ((LogSessionSender)state!).AbortFromServer();
+
+    private static readonly Action<object?> EndDuringSend = static state => ((LogSessionSender)state!).OnEndDuringSend();
+
+    private void AbortFromServer() => session.Abort(socket, byServer: true);
+
+    /// <summary>
+    /// The session ended while a frame was pending. A drain (or the server's stop) closes with 1012, so the frame
+    /// gets <see cref="StreamingOptions.CloseTimeout"/> to finish instead of the socket being aborted under it; a
+    /// client that left has nothing to wait for, and a stalled one would not take it.
+    /// </summary>
+    private void OnEndDuringSend()
+    {
+        if (session.Drained && !session.ClientClosed)
+        {
+            try
+            {
+                if (options.CloseTimeout < options.SendTimeout)
+                    _sendTimeout?.CancelAfter(options.CloseTimeout);
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+            return;
+        }
+        session.Abort(socket, byServer: !session.ClientClosed);
+    }
 
     /// <summary>What one drain of the queue sent, recorded once.</summary>
     private struct SentCounts

@@ -10,6 +10,9 @@ public sealed record Refusal(string? Code, string Message, int CloseCode, string
 
     public static Refusal Reconnect(string message) => new(null, message, CloseCodes.ServiceRestart) { Reconnects = true };
 
+    /// <summary>The server is stopping (a rolling deploy): reconnect now, to another instance or to the next one.</summary>
+    public static Refusal Restarting { get; } = Reconnect("The server is restarting; reconnect.");
+
     public static Refusal ShuttingDown { get; } = new(ErrorCodes.ShuttingDown, "The server is shutting down; reconnect later.", CloseCodes.GoingAway);
 
     public static Refusal Internal { get; } = new(ErrorCodes.InternalError, "The server failed to serve this stream.", CloseCodes.InternalError);

@@ -17,11 +17,30 @@ internal static class SessionFrames
             w.WriteString("path"u8, path == LogPath.Unified ? "unified" : "legacy");
         });
 
-    public static byte[] Resumed(string message, DateTimeOffset now) =>
-        LogFrameEncoder.EncodeControl("connected", message, now, w => w.WriteBoolean("resumed"u8, true));
-
-    public static byte[] Retrying(string message, DateTimeOffset now) =>
-        LogFrameEncoder.EncodeError(ErrorCodes.UpstreamRetrying, message, now, w => w.WriteBoolean("retrying"u8, true));
+    /// <summary>
+    /// A transient notice (the upstream is retrying, or answers again). Like a gap marker it is a <c>log</c> frame at
+    /// level warning, so the old views show it as a line and keep streaming: an <c>error</c> frame would leave them in
+    /// their error state until a new socket opens, although the session goes on. New clients read <c>notice.kind</c>.
+    /// </summary>
+    public static byte[] Notice(StreamKey key, StreamNoticeKind kind, string message, DateTimeOffset now)
+    {
+        var code = kind == StreamNoticeKind.UpstreamRetrying ? "upstream_retrying" : "upstream_resumed";
+        var text = "[logs] " + message;
+        return LogFrameEncoder.EncodeControl("log", text, now, w =>
+        {
+            w.WriteString("data"u8, text);
+            w.WriteString("level"u8, "warning"u8);
+            w.WriteString("source_type"u8, key.SourceType.ToWire());
+            w.WriteString("source_id"u8, key.ResourceId);
+            w.WriteString("host_id"u8, key.HostId);
+            w.WriteStartObject("notice"u8);
+            w.WriteString("kind"u8, code);
+            w.WriteEndObject();
+            w.WriteStartObject("metadata"u8);
+            w.WriteString("notice_kind"u8, code);
+            w.WriteEndObject();
+        });
+    }
 
     public static byte[] Heartbeat(DateTimeOffset now) => LogFrameEncoder.EncodeControl("heartbeat", null, now);
 

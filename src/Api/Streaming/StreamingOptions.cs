@@ -32,6 +32,13 @@ public sealed class StreamingOptions
     /// </summary>
     public TimeSpan SendTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// When the server stops (SIGTERM), every open session gets <c>disconnected</c> with <c>reconnect: true</c> and
+    /// 1012 at a random moment within this window, so clients do not all reconnect to the next instance in the same
+    /// second. The host's shutdown timeout is raised to fit it (<see cref="ShutdownDrain"/>). Default 10 s.
+    /// </summary>
+    public TimeSpan ShutdownDrainWindow { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>With <c>format=batch</c>, at most this many lines go in one frame. Default 256.</summary>
     public int MaxBatchEntries { get; set; } = 256;
 
@@ -57,6 +64,8 @@ public sealed class StreamingOptions
                 errors.Add($"Streaming:OpenTimeout must be between 00:00:00 and 00:10:00 (was {o.OpenTimeout}).");
             if (o.SendTimeout < TimeSpan.FromMilliseconds(100) || o.SendTimeout > TimeSpan.FromHours(1))
                 errors.Add($"Streaming:SendTimeout must be between 00:00:00.1 and 01:00:00 (was {o.SendTimeout}).");
+            if (o.ShutdownDrainWindow < TimeSpan.Zero || o.ShutdownDrainWindow > TimeSpan.FromMinutes(10))
+                errors.Add($"Streaming:ShutdownDrainWindow must be between 00:00:00 and 00:10:00 (was {o.ShutdownDrainWindow}).");
             if (o.MaxBatchEntries is < 1 or > 100_000)
                 errors.Add($"Streaming:MaxBatchEntries must be between 1 and 100000 (was {o.MaxBatchEntries}).");
             if (o.MaxBatchBytes is < 1024 or > 16 * 1024 * 1024)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
+using System.Runtime.InteropServices;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
@@ -121,6 +122,32 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         using var http = AdminClient();
         return JsonDocument.Parse(await http.GetStringAsync(path)).RootElement.Clone();
     }
+
+    /// <summary>Sends SIGTERM, as <c>docker stop</c> or Kubernetes does at the start of a graceful stop.</summary>
+    public void Terminate()
+    {
+        const int SigTerm = 15;
+        if (Kill(_process.Id, SigTerm) != 0)
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {Marshal.GetLastPInvokeError()}.");
+    }
+
+    /// <summary>The process's exit code once it has exited, within <paramref name="timeout"/>.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await _process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"The service did not exit within {timeout}:\n{Output}");
+        }
+        return _process.ExitCode;
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
 
     public async ValueTask DisposeAsync()
     {

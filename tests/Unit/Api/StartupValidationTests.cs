@@ -12,6 +12,7 @@ public sealed class StartupValidationTests
     [InlineData("Pipeline:IdleGrace", "-00:00:01", "Pipeline:IdleGrace must be between")]
     [InlineData("Streaming:HeartbeatInterval", "00:00:00", "Streaming:HeartbeatInterval must be between")]
     [InlineData("Auth:AllowedOrigins:0", "not an origin", "is not an origin")]
+    [InlineData("Streaming:ShutdownDrainWindow", "-00:00:01", "Streaming:ShutdownDrainWindow must be between")]
     public void Start_InvalidLimit_FailsNamingTheSetting(string key, string value, string expected)
     {
         using var api = new ApiFactory(settings => settings[key] = value);
