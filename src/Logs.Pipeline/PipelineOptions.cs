@@ -39,6 +39,21 @@ public sealed class PipelineOptions
 
     /// <summary>After this long without a working upstream the stream fails and its subscribers get an error. Default 5 min.</summary>
     public TimeSpan RetryGiveUpAfter { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// Bytes queued per subscriber (lines with their cached frames, <c>LogEntry.ApproximateSize</c>) before its oldest
+    /// queued chunks are dropped, as with <see cref="SubscriberQueueEntries"/>: whichever bound is reached first. A line
+    /// of 64 KiB counts about 384 KiB (its text and both frames), so a slow client of such lines holds about 10 of them;
+    /// a line of 100 characters counts about 1.5 KiB, so short lines still reach the line bound first. Default 4 MiB.
+    /// </summary>
+    public long SubscriberQueueBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes held by every stream's replay buffer and every subscriber queue together, for the whole process. At the
+    /// limit, the buffer or queue adding bytes drops its own oldest entries first (a gap marker for a queue's reader,
+    /// <c>not_retained</c> for a late joiner), so one big stream cannot evict the others' history. Default 512 MiB.
+    /// </summary>
+    public long TotalBufferBytes { get; set; } = 512L * 1024 * 1024;
 }
 
 /// <summary>Start-up validation: a bad limit stops the service with a message naming the setting.</summary>
@@ -65,6 +80,10 @@ public sealed class PipelineOptionsValidator : IValidateOptions<PipelineOptions>
             errors.Add($"Pipeline:RetryMaxBackoff must be at least RetryInitialBackoff (was {o.RetryMaxBackoff}).");
         if (o.RetryGiveUpAfter < o.RetryInitialBackoff)
             errors.Add($"Pipeline:RetryGiveUpAfter must be at least RetryInitialBackoff (was {o.RetryGiveUpAfter}).");
+        if (o.SubscriberQueueBytes < 64 * 1024)
+            errors.Add($"Pipeline:SubscriberQueueBytes must be at least 65536 (was {o.SubscriberQueueBytes}).");
+        if (o.TotalBufferBytes < Math.Max(o.ReplayBytes, o.SubscriberQueueBytes))
+            errors.Add($"Pipeline:TotalBufferBytes must be at least ReplayBytes and SubscriberQueueBytes (was {o.TotalBufferBytes}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }
