@@ -22,7 +22,7 @@ internal static class BigLines
     public static async Task RunAsync(HarnessContext context, int viewers, int rate, TimeSpan duration, TimeSpan readDelay, CancellationToken cancellationToken)
     {
         const long replayBytes = 8L * 1024 * 1024;
-        const long queueBytes = 4L * 1024 * 1024;
+        const long queueBytes = 8L * 1024 * 1024;
         // The defaults, stated so the bound below is computed from the same numbers the service runs with.
         var service = new Dictionary<string, string>
         {
