@@ -34,9 +34,9 @@ public sealed class LogMetrics
         var meter = meterFactory.Create(MeterName);
         if (budget is not null)
         {
-            meter.CreateObservableGauge("logs.buffer.bytes", () => BufferMeasurements(budget), "By",
+            BufferBytes = meter.CreateObservableGauge("logs.buffer.bytes", () => BufferMeasurements(budget), "By",
                 "Bytes held for clients by the unified path (lines with their cached frames), by kind: replay (every stream's replay buffer) or queue (every subscriber queue).");
-            meter.CreateObservableGauge("logs.buffer.limit", () => budget.LimitBytes, "By",
+            BufferLimit = meter.CreateObservableGauge("logs.buffer.limit", () => budget.LimitBytes, "By",
                 "The process-wide budget for those bytes (Pipeline:TotalBufferBytes).");
         }
         Sessions = meter.CreateUpDownCounter<long>("logs.sessions", "{session}", "Open WebSocket log sessions.");
@@ -75,6 +75,12 @@ public sealed class LogMetrics
     public Counter<long> UpstreamErrors { get; }
     public Counter<long> UpstreamReconnects { get; }
     public Counter<long> Refusals { get; }
+
+    /// <summary>Bytes held for clients, by kind (replay, queue); null without a budget.</summary>
+    public ObservableGauge<long>? BufferBytes { get; }
+
+    /// <summary>The process-wide budget for them; null without a budget.</summary>
+    public ObservableGauge<long>? BufferLimit { get; }
 
     private static Measurement<long>[] BufferMeasurements(BufferBudget budget) =>
     [

@@ -1,9 +1,11 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using LogsMigration.Pipeline.Observability;
 using LogsMigration.Pipeline.Streaming;
 using LogsMigration.Tests.Unit.Fakes;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace LogsMigration.Tests.Unit.Api;
 
@@ -39,17 +41,27 @@ public sealed class AdminBuffersTests
     }
 
     [Fact]
-    public async Task Metrics_ServeTheBufferGaugesAndTheBudget()
+    public async Task Metrics_TheServicesGaugesObserveItsOneBudget()
     {
         await using var api = new ApiFactory(s => s["Pipeline:TotalBufferBytes"] = "268435456");
-        var http = api.CreateClient();
-        // The instruments exist once the pipeline does (the first session or admin call makes it).
-        _ = api.Streams;
-        var text = await http.GetStringAsync("/metrics");
-        var lines = text.Split('\n');
-        Assert.Contains(lines, l => l.StartsWith("logs_buffer_limit_bytes", StringComparison.Ordinal) && l.EndsWith(" 268435456", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("logs_buffer_bytes{", StringComparison.Ordinal) && l.Contains("kind=\"replay\"", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("logs_buffer_bytes{", StringComparison.Ordinal) && l.Contains("kind=\"queue\"", StringComparison.Ordinal));
+        _ = api.CreateClient();
+        var metrics = api.Services.GetRequiredService<LogMetrics>();
+        // Collected from this host's own instrument objects: a /metrics scrape would also see other test hosts' meters of the same name.
+        using var limit = new MetricCollector<long>(metrics.BufferLimit!);
+        using var bytes = new MetricCollector<long>(metrics.BufferBytes!);
+        api.Containers.Write("one line");
+        using var socket = await api.Connect($"/ws/containers/web-1/logs?token={ApiFactory.Token()}&tail=10");
+        await Frames.Next(socket);
+        Assert.Equal("log", (await Frames.Next(socket))!.Value.Type());
+
+        limit.RecordObservableInstruments();
+        bytes.RecordObservableInstruments();
+
+        Assert.Equal(268435456, limit.LastMeasurement!.Value);
+        var replay = bytes.GetMeasurementSnapshot().Last(m => (string?)m.Tags["kind"] == "replay");
+        Assert.Equal(api.Streams.Budget.ReplayBytes, replay.Value);
+        Assert.True(replay.Value > 0);
+        Assert.Contains(bytes.GetMeasurementSnapshot(), m => (string?)m.Tags["kind"] == "queue");
     }
 
     private static async Task<JsonElement> AdminGet(ApiFactory api, string path)

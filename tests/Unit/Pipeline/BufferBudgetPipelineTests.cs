@@ -117,7 +117,7 @@ public sealed class BufferBudgetPipelineTests
         var budget = new BufferBudget(1000);
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var factory = services.GetRequiredService<IMeterFactory>();
-        _ = new LogMetrics(factory, budget);
+        var metrics = new LogMetrics(factory, budget);
         var replay = new ReplayBuffer(10, long.MaxValue, budget);
         replay.Append(BufferTestEntries.Entry(1, "replayed"));
         var queue = new SubscriberQueue(10, 0, false, TimeProvider.System, () => null, long.MaxValue, budget);
@@ -127,7 +127,8 @@ public sealed class BufferBudgetPipelineTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == LogMetrics.MeterName && instrument.Name.StartsWith("logs.buffer.", StringComparison.Ordinal))
+            // Only this test's instruments: parallel tests' hosts have meters of the same name.
+            if (ReferenceEquals(instrument, metrics.BufferBytes) || ReferenceEquals(instrument, metrics.BufferLimit))
                 l.EnableMeasurementEvents(instrument);
         };
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
