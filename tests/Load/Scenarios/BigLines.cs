@@ -55,6 +55,8 @@ internal static class BigLines
         var oneLine = 400L * 1024;
         if (result.Extra.GetValueOrDefault("buffered_mib_max") * 1048576 > bound + viewers * oneLine)
             result.Failures.Add($"the service counted {result.Extra["buffered_mib_max"]:0.#} MiB buffered, more than its bound of {bound / 1048576} MiB");
+        if (result.Viewers - result.SlowViewers - result.ViewersKeptUp is > 0 and var fellBehind)
+            result.Notes.Add($"{fellBehind} full-speed viewers fell more than their queue's {queueBytes / 1048576} MiB (about 21 such lines) behind and were told of gaps");
         if (result.GapMarkers == 0)
             result.Notes.Add("the slow viewer was never told of a gap: it kept up, so nothing here was bounded");
         context.Add(result);
