@@ -72,6 +72,22 @@ public sealed class PipelineOptions
     /// tail says it may be short. Default 256.
     /// </summary>
     public int TailPartitions { get; set; } = 256;
+
+    /// <summary>
+    /// Bytes queued per subscriber (lines with their cached frames, <c>LogEntry.ApproximateSize</c>) before its oldest
+    /// queued chunks are dropped, as with <see cref="SubscriberQueueEntries"/>: whichever bound is reached first. A line
+    /// of 64 KiB counts about 384 KiB (its text and both frames), so a slow client of such lines holds about 21 of them
+    /// (some 0.4 s of a writer at 50 lines/s) instead of 2,048; lines of up to about 500 characters (4 KiB counted)
+    /// still reach the line bound first, so typical logs behave as before. Default 8 MiB.
+    /// </summary>
+    public long SubscriberQueueBytes { get; set; } = 8 * 1024 * 1024;
+
+    /// <summary>
+    /// Bytes held by every stream's replay buffer and every subscriber queue together, for the whole process. At the
+    /// limit, the buffer or queue adding bytes drops its own oldest entries first (a gap marker for a queue's reader,
+    /// <c>not_retained</c> for a late joiner), so one big stream cannot evict the others' history. Default 512 MiB.
+    /// </summary>
+    public long TotalBufferBytes { get; set; } = 512L * 1024 * 1024;
 }
 
 /// <summary>Start-up validation: a bad limit stops the service with a message naming the setting.</summary>
@@ -108,6 +124,10 @@ public sealed class PipelineOptionsValidator : IValidateOptions<PipelineOptions>
             errors.Add($"Pipeline:TailPartitions must be between 1 and 10000 (was {o.TailPartitions}).");
         if (o.ResumeReadEntries is < 1 or > 1_000_000)
             errors.Add($"Pipeline:ResumeReadEntries must be between 1 and 1000000 (was {o.ResumeReadEntries}).");
+        if (o.SubscriberQueueBytes < 64 * 1024)
+            errors.Add($"Pipeline:SubscriberQueueBytes must be at least 65536 (was {o.SubscriberQueueBytes}).");
+        if (o.TotalBufferBytes < Math.Max(o.ReplayBytes, o.SubscriberQueueBytes))
+            errors.Add($"Pipeline:TotalBufferBytes must be at least ReplayBytes and SubscriberQueueBytes (was {o.TotalBufferBytes}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

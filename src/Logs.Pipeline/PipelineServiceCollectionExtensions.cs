@@ -17,6 +17,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PipelineOptions>, PipelineOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddMetrics();
+        services.TryAddSingleton(sp => new BufferBudget(sp.GetRequiredService<IOptions<PipelineOptions>>().Value.TotalBufferBytes));
         services.TryAddSingleton<LogMetrics>();
         services.TryAddSingleton<LogSourceRegistry>();
         services.TryAddSingleton<LogStreamManager>();

@@ -48,9 +48,17 @@ public static class OperationsApi
         var (_, refused) = await AuthorizeAdminAsync(request, tokens);
         if (refused is not null)
             return refused;
+        var budget = streams.Budget;
         return Results.Ok(new
         {
             sessions = sessions.Open,
+            buffers = new
+            {
+                replay_bytes = budget.ReplayBytes,
+                queued_bytes = budget.QueuedBytes,
+                total_bytes = budget.TotalBytes,
+                limit_bytes = budget.LimitBytes,
+            },
             streams = streams.ListStreams().Select(s => new
             {
                 key = new { host_id = s.Key.HostId, source_type = s.Key.SourceType.ToWire(), source_id = s.Key.ResourceId, streams = s.Key.Streams.ToString().ToLowerInvariant() },
@@ -59,6 +67,8 @@ public static class OperationsApi
                 subscribers = s.Subscribers,
                 replay_entries = s.ReplayEntries,
                 replay_bytes = s.ReplayBytes,
+                queued_entries = s.QueuedEntries,
+                queued_bytes = s.QueuedBytes,
                 sequence = s.HeadSequence,
             }),
         });

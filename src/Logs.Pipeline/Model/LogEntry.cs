@@ -10,6 +10,7 @@ namespace LogsMigration.Pipeline.Model;
 public sealed class LogEntry : StreamItem
 {
     private readonly byte[]?[] _frames = new byte[]?[LogFrameEncoder.FormatCount];
+    private int _approximateSize;
 
     public LogEntry(StreamKey key, long sequence, string epoch, SourceRecord record, ulong line = 0, StreamPosition? position = null)
     {
@@ -43,8 +44,22 @@ public sealed class LogEntry : StreamItem
     public LogTimestamp Timestamp => Record.Timestamp;
     public string Text => Record.Text;
 
-    /// <summary>Approximate bytes held, for the replay buffer's byte bound.</summary>
-    public int ApproximateSize => 96 + Record.Text.Length * sizeof(char);
+    /// <summary>
+    /// Approximate bytes this entry keeps alive (its text, its record and both cached frames, counted up front; see
+    /// <see cref="LogEntrySize"/>), for the byte bounds of replay buffers, subscriber queues and the process budget.
+    /// Computed on first use: the legacy path never asks.
+    /// </summary>
+    public int ApproximateSize
+    {
+        get
+        {
+            // A benign race: two threads compute the same number.
+            var size = Volatile.Read(ref _approximateSize);
+            if (size == 0)
+                Volatile.Write(ref _approximateSize, size = LogEntrySize.Estimate(this));
+            return size;
+        }
+    }
 
     /// <summary>The entry's frame in the given format, encoded on first use and then shared.</summary>
     public byte[] GetFrame(LogFrameFormat format)

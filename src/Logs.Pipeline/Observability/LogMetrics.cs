@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Streaming;
 
 namespace LogsMigration.Pipeline.Observability;
 
@@ -26,9 +27,18 @@ public sealed class LogMetrics
         HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     };
 
-    public LogMetrics(IMeterFactory meterFactory)
+    /// <param name="meterFactory">Where the meter comes from.</param>
+    /// <param name="budget">The process-wide buffer budget, observed by the buffer gauges; null (tests) for no gauges.</param>
+    public LogMetrics(IMeterFactory meterFactory, BufferBudget? budget = null)
     {
         var meter = meterFactory.Create(MeterName);
+        if (budget is not null)
+        {
+            BufferBytes = meter.CreateObservableGauge("logs.buffer.bytes", () => BufferMeasurements(budget), "By",
+                "Bytes held for clients by the unified path (lines with their cached frames), by kind: replay (every stream's replay buffer) or queue (every subscriber queue).");
+            BufferLimit = meter.CreateObservableGauge("logs.buffer.limit", () => budget.LimitBytes, "By",
+                "The process-wide budget for those bytes (Pipeline:TotalBufferBytes).");
+        }
         Sessions = meter.CreateUpDownCounter<long>("logs.sessions", "{session}", "Open WebSocket log sessions.");
         Upstreams = meter.CreateUpDownCounter<long>("logs.upstreams", "{stream}", "Open upstream log streams to Docker daemons.");
         EntriesRead = meter.CreateCounter<long>("logs.entries.read", "{entry}", "Lines read from upstream streams.");
@@ -67,6 +77,18 @@ public sealed class LogMetrics
     public Counter<long> UpstreamErrors { get; }
     public Counter<long> UpstreamReconnects { get; }
     public Counter<long> Refusals { get; }
+
+    /// <summary>Bytes held for clients, by kind (replay, queue); null without a budget.</summary>
+    public ObservableGauge<long>? BufferBytes { get; }
+
+    /// <summary>The process-wide budget for them; null without a budget.</summary>
+    public ObservableGauge<long>? BufferLimit { get; }
+
+    private static Measurement<long>[] BufferMeasurements(BufferBudget budget) =>
+    [
+        new(budget.ReplayBytes, new KeyValuePair<string, object?>("kind", "replay")),
+        new(budget.QueuedBytes, new KeyValuePair<string, object?>("kind", "queue")),
+    ];
 
     public static TagList Tags(string path, LogSourceType source) => new() { { "path", path }, { "source", source.ToWire() } };
 

@@ -21,14 +21,15 @@ public static class DirectRead
     /// <param name="time">Clock for the stall timeout.</param>
     /// <param name="metrics">Instruments, tagged with the path that opened the read.</param>
     /// <param name="leading">An event to give before the lines (a resume that cannot be honoured).</param>
+    /// <param name="budget">The process-wide byte budget its queue counts against; null for none.</param>
     public static LogSubscription Open(ILogSource source, StreamKey key, SourceStart start, bool sequenced, PipelineOptions options, TimeProvider time, LogMetrics metrics,
-        StreamEvent? leading = null)
+        StreamEvent? leading = null, BufferBudget? budget = null)
     {
         var subscribed = time.GetTimestamp();
         var tags = LogMetrics.Tags(sequenced ? LogMetrics.Unified : LogMetrics.Legacy, key);
         var epoch = sequenced ? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4)) : "";
         Exception? fault = null;
-        var queue = new SubscriberQueue(options.SubscriberQueueEntries, lastEnqueued: 0, lossless: true, time, () => fault);
+        var queue = new SubscriberQueue(options.SubscriberQueueEntries, lastEnqueued: 0, lossless: true, time, () => fault, options.SubscriberQueueBytes, budget);
         var cancel = new CancellationTokenSource();
         metrics.Upstreams.Add(1, tags);
         long sequence = 0;

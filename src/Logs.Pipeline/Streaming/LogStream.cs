@@ -47,6 +47,7 @@ internal sealed partial class LogStream
     private readonly CancellationTokenSource _upstreamCts = new();
     private readonly ReplayBuffer _replay;
     private readonly PartitionTails? _tails;
+    private readonly BufferBudget _budget;
     private readonly TransformBlock<PositionedRecord[], LogEntry[]> _sequencer;
     private readonly BroadcastBlock<LogEntry[]> _broadcast;
     private readonly TaskCompletionSource _historyLoaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -61,7 +62,7 @@ internal sealed partial class LogStream
     private ITimer? _stallTimer;
     private Task _pump = Task.CompletedTask;
 
-    public LogStream(StreamKey key, ILogSource source, PipelineOptions options, TimeProvider time, ILogger logger, LogMetrics metrics, Action<LogStream> onClosed)
+    public LogStream(StreamKey key, ILogSource source, PipelineOptions options, BufferBudget budget, TimeProvider time, ILogger logger, LogMetrics metrics, Action<LogStream> onClosed)
     {
         Key = key;
         _metrics = metrics;
@@ -71,7 +72,8 @@ internal sealed partial class LogStream
         _time = time;
         _logger = logger;
         _onClosed = onClosed;
-        _replay = new ReplayBuffer(options.ReplayEntries, options.ReplayBytes);
+        _budget = budget;
+        _replay = new ReplayBuffer(options.ReplayEntries, options.ReplayBytes, budget);
         _tails = source.TailPartitionKey is { } partitionKey ? new PartitionTails(partitionKey, options.ReplayEntries, options.TailPartitions) : null;
         // The ingest bound is in lines; the blocks count chunks of up to ChunkedRead.MaxRecords lines.
         var ingestChunks = Math.Max(2, options.IngestBufferEntries / ChunkedRead.MaxRecords);
@@ -108,7 +110,8 @@ internal sealed partial class LogStream
     public LogStreamInfo Describe()
     {
         lock (_gate)
-            return new LogStreamInfo(Key, Epoch, State, _links.Count, _holders, _replay.Count, _replay.Bytes, _replay.HeadSequence);
+            return new LogStreamInfo(Key, Epoch, State, _links.Count, _holders, _replay.Count, _replay.Bytes, _replay.HeadSequence)
+                { QueuedEntries = _links.Keys.Sum(q => (long)q.Count), QueuedBytes = _links.Keys.Sum(q => q.Bytes) };
     }
 
     /// <summary>
@@ -161,7 +164,7 @@ internal sealed partial class LogStream
                 ReleaseLocked(null);
                 return new LogSubscription(Key, Epoch, history, lastDelivered, live: null, release: null, leading, _fault, selectedEnd, resume);
             }
-            var queue = new SubscriberQueue(_options.SubscriberQueueEntries, _replay.HeadSequence, lossless: false, _time, () => _fault);
+            var queue = new SubscriberQueue(_options.SubscriberQueueEntries, _replay.HeadSequence, lossless: false, _time, () => _fault, _options.SubscriberQueueBytes, _budget);
             _links.Add(queue, _broadcast.LinkTo(queue, PropagateCompletion));
             return new LogSubscription(Key, Epoch, history, lastDelivered, queue, Release, leading, selectedHistoryEnd: selectedEnd, resume: resume);
         }
@@ -602,6 +605,7 @@ internal sealed partial class LogStream
             _closed = true;
             DisposeTimers();
             _links.Clear();
+            _replay.ReleaseBudget();
         }
         _metrics.Upstreams.Add(-1, _tags);
         _onClosed(this);

@@ -11,4 +11,11 @@ public sealed record LogStreamInfo(
     int Holders,
     int ReplayEntries,
     long ReplayBytes,
-    long HeadSequence);
+    long HeadSequence)
+{
+    /// <summary>Lines waiting in this stream's subscriber queues, all subscribers together.</summary>
+    public long QueuedEntries { get; init; }
+
+    /// <summary>Bytes of those lines (<c>LogEntry.ApproximateSize</c>, cached frames included).</summary>
+    public long QueuedBytes { get; init; }
+}

@@ -20,14 +20,19 @@ public sealed class LogStreamManager : IAsyncDisposable
     private readonly ILogger<LogStreamManager> _logger;
     private readonly LogMetrics _metrics;
 
-    public LogStreamManager(LogSourceRegistry sources, IOptions<PipelineOptions> options, TimeProvider time, LogMetrics metrics, ILogger<LogStreamManager> logger)
+    public LogStreamManager(LogSourceRegistry sources, IOptions<PipelineOptions> options, TimeProvider time, LogMetrics metrics, ILogger<LogStreamManager> logger,
+        BufferBudget? budget = null)
     {
         _metrics = metrics;
         _sources = sources;
         _options = options.Value;
+        Budget = budget ?? new BufferBudget(_options.TotalBufferBytes);
         _time = time;
         _logger = logger;
     }
+
+    /// <summary>The process-wide byte budget every stream's replay buffer and queues charge.</summary>
+    public BufferBudget Budget { get; }
 
     /// <summary>Streams currently registered (open, or within their idle grace).</summary>
     public int StreamCount => _streams.Count;
@@ -56,7 +61,7 @@ public sealed class LogStreamManager : IAsyncDisposable
             }
             // No live stream holds this client's resume point any more: it gets its tail and is told lines may be missing.
             var restarted = request.ResumeAfter is null ? (StreamEvent?)null : StreamEvent.ForGap(-1, GapReason.StreamRestarted);
-            return Served(DirectRead.Open(source, key, SourceStart.History(request.Tail), sequenced: true, _options, _time, _metrics, restarted), HistoryOrigin.Upstream);
+            return Served(DirectRead.Open(source, key, SourceStart.History(request.Tail), sequenced: true, _options, _time, _metrics, restarted, Budget), HistoryOrigin.Upstream);
         }
 
         while (true)
@@ -129,6 +134,6 @@ public sealed class LogStreamManager : IAsyncDisposable
     }
 
     private LogStream CreateStream(StreamKey key, ILogSource source) =>
-        new(key, source, _options, _time, _logger, _metrics,
+        new(key, source, _options, Budget, _time, _logger, _metrics,
             onClosed: stream => _streams.TryRemove(new KeyValuePair<StreamKey, LogStream>(stream.Key, stream)));
 }

@@ -3,15 +3,18 @@ using LogsMigration.Pipeline.Model;
 namespace LogsMigration.Pipeline.Streaming;
 
 /// <summary>
-/// The most recent entries of one stream, bounded in count and in bytes; the oldest go first.
+/// The most recent entries of one stream, bounded in count and in bytes (<see cref="LogEntry.ApproximateSize"/>, cached
+/// frames included); the oldest go first. Its bytes are charged to the process-wide <see cref="BufferBudget"/>, and
+/// over that budget it drops its own oldest lines (never another stream's) until it is back under or holds one line.
 /// Entries are appended in sequence order with no holes, so an entry's place is found from its sequence number.
 /// Not thread-safe: the owning <see cref="LogStream"/> guards it with its lock.
 /// </summary>
-internal sealed class ReplayBuffer(int maxEntries, long maxBytes)
+internal sealed class ReplayBuffer(int maxEntries, long maxBytes, BufferBudget? budget = null)
 {
     private readonly LogEntry[] _ring = new LogEntry[maxEntries];
     private int _start;
     private long _bytes;
+    private bool _released;
 
     public int Count { get; private set; }
     public long Bytes => _bytes;
@@ -28,11 +31,25 @@ internal sealed class ReplayBuffer(int maxEntries, long maxBytes)
             RemoveOldest();
         _ring[(_start + Count) % _ring.Length] = entry;
         Count++;
-        _bytes += entry.ApproximateSize;
+        var size = entry.ApproximateSize;
+        _bytes += size;
+        Charge(size);
         HeadSequence = entry.Sequence;
         // Keep at least the newest entry even if it alone is larger than the byte bound.
-        while (_bytes > maxBytes && Count > 1)
+        while ((_bytes > maxBytes || budget is { IsExceeded: true }) && Count > 1)
             RemoveOldest();
+    }
+
+    /// <summary>
+    /// Gives this buffer's bytes back to the budget when its stream has ended for good (the graph has completed, so
+    /// nothing appends any more). What it holds stays readable; it is no longer counted. Idempotent.
+    /// </summary>
+    public void ReleaseBudget()
+    {
+        if (_released)
+            return;
+        budget?.ChargeReplay(-_bytes);
+        _released = true;
     }
 
     /// <summary>Entries with a sequence number greater than <paramref name="sequence"/> still held, oldest first.</summary>
@@ -70,9 +87,17 @@ internal sealed class ReplayBuffer(int maxEntries, long maxBytes)
         return ([.. picked], counts.Values.All(c => c >= tail));
     }
 
+    private void Charge(long bytes)
+    {
+        if (!_released)
+            budget?.ChargeReplay(bytes);
+    }
+
     private void RemoveOldest()
     {
-        _bytes -= _ring[_start].ApproximateSize;
+        var size = _ring[_start].ApproximateSize;
+        _bytes -= size;
+        Charge(-size);
         _ring[_start] = null!;
         _start = (_start + 1) % _ring.Length;
         Count--;

@@ -6,11 +6,15 @@ namespace LogsMigration.Pipeline.Streaming;
 
 /// <summary>
 /// One subscriber's bounded queue, linked to its stream's BroadcastBlock. It holds chunks (the lines one upstream
-/// read had ready, shared by every subscriber, never copied) and notices, and counts the lines it holds.
+/// read had ready, shared by every subscriber, never copied) and notices, and counts the lines and the bytes
+/// (<see cref="LogEntry.ApproximateSize"/>, cached frames included) it holds.
 /// It always accepts what it is offered: a BroadcastBlock silently skips a target that declines or postpones
-/// (dotnet/runtime#1177), so the bound is enforced here instead, by dropping the OLDEST queued chunks. The reader
-/// sees the jump in sequence numbers and reports a gap with the exact count, so nothing is lost without a trace.
+/// (dotnet/runtime#1177), so the bounds are enforced here instead, by dropping the OLDEST queued chunks when the
+/// lines, the bytes or the process-wide <see cref="BufferBudget"/> are exceeded. The reader sees the jump in sequence
+/// numbers and reports a gap with the exact count, so nothing is lost without a trace.
 /// A lossless queue (a subscriber's own direct read) makes its writer wait for room instead.
+/// Its bytes count against the budget until the queue is closed: what a closed queue still holds is either drained by
+/// a reader that is finishing or dropped with the subscription.
 /// </summary>
 internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
 {
@@ -22,6 +26,8 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
         AllowSynchronousContinuations = false,
     });
     private readonly int _capacity;
+    private readonly long _maxBytes;
+    private readonly BufferBudget? _budget;
     private readonly bool _lossless;
     private readonly TimeProvider _time;
     private readonly Func<Exception?> _terminalFault;
@@ -30,6 +36,7 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
     private long _lastEnqueued;
     private long _dropped;
     private int _queued;
+    private long _queuedBytes;
     private long _progressTimestamp;
     private TaskCompletionSource? _room;
     private bool _closed;
@@ -40,9 +47,14 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
     /// <param name="lossless">For a subscriber's own read: the writer waits for room instead of dropping.</param>
     /// <param name="time">Clock for stall detection.</param>
     /// <param name="terminalFault">The stream's fault, read when the stream completes, so queued lines drain before the error.</param>
-    public SubscriberQueue(int capacity, long lastEnqueued, bool lossless, TimeProvider time, Func<Exception?> terminalFault)
+    /// <param name="maxBytes">Bytes held before the oldest chunks are dropped (or, lossless, before the writer waits).</param>
+    /// <param name="budget">The process-wide budget this queue's bytes count against; null for none.</param>
+    public SubscriberQueue(int capacity, long lastEnqueued, bool lossless, TimeProvider time, Func<Exception?> terminalFault,
+        long maxBytes = long.MaxValue, BufferBudget? budget = null)
     {
         _capacity = capacity;
+        _maxBytes = maxBytes;
+        _budget = budget;
         _lossless = lossless;
         _lastEnqueued = lastEnqueued;
         _time = time;
@@ -55,6 +67,9 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
 
     /// <summary>Lines queued.</summary>
     public int Count => Volatile.Read(ref _queued);
+
+    /// <summary>Bytes of the lines queued (<see cref="LogEntry.ApproximateSize"/>).</summary>
+    public long Bytes => Volatile.Read(ref _queuedBytes);
 
     /// <summary>Cancelled when the pipeline closes this subscriber (stalled); a sender waiting on a socket write should stop.</summary>
     public CancellationToken Aborted => _aborted.Token;
@@ -88,26 +103,62 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
                 start++;
             if (start == chunk.Length)
                 return;
-            // A chunk larger than the whole queue keeps only its newest lines.
-            if (chunk.Length - start > _capacity)
+            // A chunk larger than the whole queue (in lines or in bytes) keeps only its newest lines, at least one.
+            var kept = Math.Max(start, chunk.Length - _capacity);
+            var bytes = 0L;
+            var first = chunk.Length;
+            while (first > kept)
             {
-                Interlocked.Add(ref _dropped, chunk.Length - start - _capacity);
-                start = chunk.Length - _capacity;
+                var size = chunk[first - 1].ApproximateSize;
+                if (first < chunk.Length && bytes + size > _maxBytes)
+                    break;
+                bytes += size;
+                first--;
             }
+            if (first > start)
+                Interlocked.Add(ref _dropped, first - start);
             _lastEnqueued = chunk[^1].Sequence;
-            if (!WriteLocked(new QueuedItem(chunk, start)))
+            if (!WriteLocked(new QueuedItem(chunk, first, bytes)))
                 return;
-            // The reader takes from the head under the same lock, so the count is exact here.
-            while (_queued > _capacity && _channel.Reader.TryRead(out var oldest))
+            // The reader takes from the head under the same lock, so the counts are exact here. The newest item stays:
+            // over the process budget a queue gives up its own oldest lines, and never more than it holds.
+            while ((_queued > _capacity || _queuedBytes > _maxBytes || _budget is { IsExceeded: true })
+                   && _channel.Reader.Count > 1 && _channel.Reader.TryRead(out var oldest))
             {
-                Volatile.Write(ref _queued, _queued - oldest.Count);
+                TakenLocked(oldest);
                 Interlocked.Add(ref _dropped, oldest.Count);
             }
         }
     }
 
-    /// <summary>Queues a chunk of a subscriber's own read, waiting while the queue holds its capacity (lossless queues only).</summary>
+    /// <summary>
+    /// Queues a chunk of a subscriber's own read, waiting while the queue holds its capacity in lines or in bytes, or
+    /// while it holds anything and the process budget is exceeded (lossless queues only). A chunk larger than the byte
+    /// bound is queued in parts, each waiting for room, so the queue overshoots its bound by at most one line.
+    /// </summary>
     public async ValueTask WriteAsync(LogEntry[] chunk, CancellationToken cancellationToken)
+    {
+        var bytes = 0L;
+        foreach (var entry in chunk)
+            bytes += entry.ApproximateSize;
+        if (bytes <= _maxBytes)
+        {
+            await WritePartAsync(chunk, bytes, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var start = 0;
+        while (start < chunk.Length)
+        {
+            var end = start;
+            var partBytes = 0L;
+            while (end < chunk.Length && (end == start || partBytes + chunk[end].ApproximateSize <= _maxBytes))
+                partBytes += chunk[end++].ApproximateSize;
+            await WritePartAsync(chunk[start..end], partBytes, cancellationToken).ConfigureAwait(false);
+            start = end;
+        }
+    }
+
+    private async ValueTask WritePartAsync(LogEntry[] chunk, long bytes, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -115,9 +166,9 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
             lock (_gate)
             {
                 // A queue the pipeline has closed takes nothing more: the writer is not kept waiting for a reader that is gone.
-                if (_queued < _capacity || _closed)
+                if (HasRoomLocked() || _closed)
                 {
-                    WriteLocked(new QueuedItem(chunk, 0));
+                    WriteLocked(new QueuedItem(chunk, 0, bytes));
                     return;
                 }
                 _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -150,8 +201,8 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
             NoteProgress();
             if (item.Count > 0)
             {
-                Volatile.Write(ref _queued, _queued - item.Count);
-                if (_room is not null && _queued < _capacity)
+                TakenLocked(item);
+                if (_room is not null && HasRoomLocked())
                 {
                     _room.TrySetResult();
                     _room = null;
@@ -197,6 +248,9 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
     {
         lock (_gate)
         {
+            // What is still queued no longer counts against the process budget (see the class summary).
+            if (!_closed)
+                _budget?.ChargeQueued(-_queuedBytes);
             _closed = true;
             _channel.Writer.TryComplete();
             _room?.TrySetResult();
@@ -212,17 +266,33 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
         if (_queued == 0)
             NoteProgress();
         Volatile.Write(ref _queued, _queued + item.Count);
+        Volatile.Write(ref _queuedBytes, _queuedBytes + item.Bytes);
+        _budget?.ChargeQueued(item.Bytes);
         return true;
     }
+
+    /// <summary>An item left the queue, to its reader or dropped.</summary>
+    private void TakenLocked(QueuedItem item)
+    {
+        Volatile.Write(ref _queued, _queued - item.Count);
+        Volatile.Write(ref _queuedBytes, _queuedBytes - item.Bytes);
+        if (!_closed)
+            _budget?.ChargeQueued(-item.Bytes);
+    }
+
+    /// <summary>A lossless writer may add: below both bounds, and an empty queue even over the process budget.</summary>
+    private bool HasRoomLocked() =>
+        _queued < _capacity && _queuedBytes < _maxBytes && (_queued == 0 || _budget is not { IsExceeded: true });
 }
 
 /// <summary>What a subscriber queue holds: the lines of a shared chunk from <see cref="Start"/> on, or a notice.</summary>
 internal readonly struct QueuedItem
 {
-    public QueuedItem(LogEntry[] entries, int start)
+    public QueuedItem(LogEntry[] entries, int start, long bytes)
     {
         Entries = entries;
         Start = start;
+        Bytes = bytes;
     }
 
     public QueuedItem(StreamNotice notice) => Notice = notice;
@@ -230,6 +300,9 @@ internal readonly struct QueuedItem
     public LogEntry[]? Entries { get; }
 
     public int Start { get; }
+
+    /// <summary>Bytes of the lines in this item (<see cref="LogEntry.ApproximateSize"/>), as charged when it was queued.</summary>
+    public long Bytes { get; }
 
     public StreamNotice? Notice { get; }
 

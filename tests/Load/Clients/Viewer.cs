@@ -11,9 +11,11 @@ namespace LogsMigration.Load.Clients;
 /// <param name="PauseAfterLines">A slow viewer stops reading after this many lines…</param>
 /// <param name="Pause">…for this long (then reads again, and should see gap markers for what it missed).</param>
 /// <param name="ExpectedFirstLine">The first line it must get (1 when it attached before the writer started); 0 when any is fine (late joiners, churn).</param>
-internal sealed record ViewerPlan(Uri Uri, string Stream, long TargetLine, long ExpectedFirstLine = 0, long PauseAfterLines = 0, TimeSpan Pause = default)
+/// <param name="ReadDelay">A slow but reading viewer waits this long after every frame: it never stops, it just takes fewer lines than are written.</param>
+internal sealed record ViewerPlan(Uri Uri, string Stream, long TargetLine, long ExpectedFirstLine = 0, long PauseAfterLines = 0, TimeSpan Pause = default,
+    TimeSpan ReadDelay = default)
 {
-    public bool Slow => Pause > TimeSpan.Zero;
+    public bool Slow => Pause > TimeSpan.Zero || ReadDelay > TimeSpan.Zero;
 }
 
 /// <summary>
@@ -169,6 +171,8 @@ internal sealed class Viewer : IEntrySink
                     _paused = false;
                     await Task.Delay(Plan.Pause);
                 }
+                if (Plan.ReadDelay > TimeSpan.Zero && !_closing)
+                    await Task.Delay(Plan.ReadDelay);
             }
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)

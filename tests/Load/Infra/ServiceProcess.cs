@@ -135,6 +135,14 @@ internal sealed class ServerProcess : IAsyncDisposable
         return (streams.Count, subscribers, body?["sessions"]?.GetValue<int>() ?? 0);
     }
 
+    /// <summary>What the unified path holds for clients (<c>GET /admin/streams</c>, <c>buffers</c>): replay and queued bytes, and the budget.</summary>
+    public async Task<(long ReplayBytes, long QueuedBytes, long LimitBytes)> BuffersAsync(CancellationToken cancellationToken)
+    {
+        var body = await _http.GetFromJsonAsync<JsonObject>("admin/streams", cancellationToken);
+        var buffers = body?["buffers"];
+        return (buffers?["replay_bytes"]?.GetValue<long>() ?? 0, buffers?["queued_bytes"]?.GetValue<long>() ?? 0, buffers?["limit_bytes"]?.GetValue<long>() ?? 0);
+    }
+
     public async Task<string> MetricsAsync(CancellationToken cancellationToken) => await _http.GetStringAsync("metrics", cancellationToken);
 
     public async ValueTask DisposeAsync()

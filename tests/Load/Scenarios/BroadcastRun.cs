@@ -26,6 +26,8 @@ internal sealed record BroadcastSpec
     public int SlowViewers { get; init; }
     public TimeSpan SlowPause { get; init; }
     public long SlowPauseAfterLines { get; init; } = 100;
+    /// <summary>Slow viewers that keep reading, this long after every frame, instead of pausing (<see cref="ViewerPlan.ReadDelay"/>).</summary>
+    public TimeSpan SlowReadDelay { get; init; }
     /// <summary>Time allowed past the writers' own duration before the run is cut.</summary>
     public TimeSpan Slack { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>Service configuration (environment variables) for this run.</summary>
@@ -107,7 +109,8 @@ internal static class BroadcastRun
                 var stream = writers.Names[i % writers.Names.Length];
                 var slow = slowEvery > 0 && i % slowEvery == 0 && i / slowEvery < spec.SlowViewers;
                 var uri = ViewerUri(context, server, spec.Target, stream, spec.Batch, tail: 0);
-                viewers.Add(new Viewer(i, new ViewerPlan(uri, stream, last, first, slow ? spec.SlowPauseAfterLines : 0, slow ? spec.SlowPause : TimeSpan.Zero)));
+                viewers.Add(new Viewer(i, new ViewerPlan(uri, stream, last, first, slow ? spec.SlowPauseAfterLines : 0, slow ? spec.SlowPause : TimeSpan.Zero,
+                    slow ? spec.SlowReadDelay : TimeSpan.Zero)));
             }
             result.Viewers = total;
 
@@ -347,6 +350,14 @@ internal static class BroadcastRun
             {
                 daemon = await context.Engine.ConnectionsFromAsync(server.Pid, cancellationToken);
                 result.DaemonConnectionsMax = Math.Max(result.DaemonConnectionsMax, daemon);
+            }
+            if (target == Target.Unified)
+            {
+                // The service's own figures beside its RSS: what its replay buffers and queues hold, and the budget.
+                var (replay, queued, limit) = await server.BuffersAsync(cancellationToken);
+                result.Extra["buffered_mib_max"] = Math.Max(result.Extra.GetValueOrDefault("buffered_mib_max"), MiB(replay + queued));
+                result.Extra["queued_mib_max"] = Math.Max(result.Extra.GetValueOrDefault("queued_mib_max"), MiB(queued));
+                result.Extra["buffer_limit_mib"] = MiB(limit);
             }
             var done = viewers.Count(v => v.IsDone);
             result.Timeline.Add(new TimePoint(Math.Round(elapsed.TotalSeconds, 2), Math.Round(rate), Math.Round(MiB(rss), 1), daemon, viewers.Count - done));

@@ -23,6 +23,8 @@ internal static class ScenarioPlan
             (c, ct) => SlowClients.RunAsync(c, 10, 1, 1000, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(4), padding: 15,
                 new Dictionary<string, string> { ["Pipeline__SubscriberQueueEntries"] = "256" }, new Raw.RawServerSettings(QueueEntries: 256),
                 [(Target.Legacy, false), (Target.Unified, false), (Target.Unified, true)], ct)),
+        new("big-lines", "64 KiB lines at 50/s for 30 s; 1 of 3 viewers reads slowly (10 lines/s) without stopping: RSS within the byte bounds",
+            (c, ct) => BigLines.RunAsync(c, 3, 50, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100), ct)),
     ];
 
     public static IReadOnlyList<Scenario> Full { get; } =
@@ -43,5 +45,7 @@ internal static class ScenarioPlan
             (c, ct) => Churn.RunAsync(c, TimeSpan.FromSeconds(60), 100, 20, 20, ct)),
         new("idle-memory", "1000 idle viewers of a silent container",
             (c, ct) => IdleMemory.RunAsync(c, 1000, ct)),
+        new("big-lines", "64 KiB lines at 50/s for 60 s; 1 of 3 viewers reads slowly (10 lines/s) without stopping: RSS within the byte bounds",
+            (c, ct) => BigLines.RunAsync(c, 3, 50, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100), ct)),
     ];
 }

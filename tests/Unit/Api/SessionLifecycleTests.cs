@@ -120,7 +120,14 @@ public sealed class PendingSendTests
 
     private static ApiFactory KestrelApi(Action<Dictionary<string, string?>> settings)
     {
-        var api = new ApiFactory(settings);
+        var api = new ApiFactory(s =>
+        {
+            // These tests need more queued than the socket buffers hold, so a send really waits: lift the byte bounds
+            // that would otherwise drop the lines first (those bounds have tests of their own).
+            s["Pipeline:SubscriberQueueBytes"] = "1073741824";
+            s["Pipeline:TotalBufferBytes"] = "2147483648";
+            settings(s);
+        });
         api.UseKestrel(0);
         api.StartServer();
         return api;

@@ -123,6 +123,8 @@ public sealed class LogStreamManagerTests
             o.ReplayEntries = 500;
             // Room for every line: this test is about the history/live seam, not about slow clients.
             o.SubscriberQueueEntries = 20_000;
+            o.SubscriberQueueBytes = long.MaxValue;
+            o.TotalBufferBytes = long.MaxValue;
         });
         await using var anchor = await h.Subscribe(tail: 0);
         const int total = 10_000;
@@ -366,7 +368,7 @@ public sealed class LogStreamManagerTests
         await using var healthy = await h.Subscribe(tail: 0);
         h.Source.WriteMany(10);
         Assert.Equal(10, Sequences(await Read(healthy, 10)).Length);
-        await Eventually.True(() => h.Manager.ListStreams().Single().HeadSequence == 10, "lines to be fanned out");
+        await Eventually.True(() => h.Manager.ListStreams().Single().QueuedEntries == 10, "the lines to reach the stalled queue");
 
         h.Time.Advance(TimeSpan.FromSeconds(10));
         await Eventually.True(() => stalled.Aborted.IsCancellationRequested, "the stalled subscriber to be aborted");
@@ -385,14 +387,15 @@ public sealed class LogStreamManagerTests
         await using var slow = await h.Subscribe(tail: 0);
         // One upstream read of 200 lines: one chunk, which the subscriber takes whole and then reads line by line.
         h.Source.WriteMany(200);
-        await Eventually.True(() => h.Manager.ListStreams().Single().HeadSequence == 200, "the chunk to be fanned out");
+        // The head moves when the line is sequenced, before the broadcast reaches the queue: wait for the queue itself.
+        await Eventually.True(() => h.Manager.ListStreams().Single().QueuedEntries == 200, "the chunk to be fanned out");
         Assert.True(slow.TryRead(out _));
         for (var second = 1; second <= 20; second++)
         {
             // New lines keep queuing behind the held chunk while the client takes four lines a second: 80 of its 200
             // in 20 s, far past the 8 s stall timeout, without ever finishing the chunk.
             h.Source.Write($"later {second}");
-            await Eventually.True(() => h.Manager.ListStreams().Single().HeadSequence == 200 + second, "the new line to be fanned out");
+            await Eventually.True(() => h.Manager.ListStreams().Single().QueuedEntries == second, "the new line to be queued");
             h.Time.Advance(TimeSpan.FromSeconds(1));
             for (var line = 0; line < 4; line++)
                 Assert.True(slow.TryRead(out _));
@@ -422,10 +425,11 @@ public sealed class LogStreamManagerTests
         await using var h = new PipelineHarness(o =>
         {
             o.ReplayEntries = 100;
-            o.ReplayBytes = 64 * 1024;
+            o.ReplayBytes = 192 * 1024;
         });
         await using var keeper = await h.Subscribe(tail: 0);
-        var big = new string('x', 10_000); // about 20 KB each: three fit in 64 KiB
+        // About 61 KB each (20 KB of text, and both cached frames of 20 KB each): three fit in 192 KiB.
+        var big = new string('x', 10_000);
         for (var i = 0; i < 10; i++)
             h.Source.Write(big);
         await Read(keeper, 10);
