@@ -15,4 +15,15 @@ public sealed record SourceRecord(
     OutputStream Stream,
     string Text,
     LogSeverity Level,
-    IReadOnlyDictionary<string, string>? Metadata = null);
+    IReadOnlyDictionary<string, string>? Metadata = null)
+{
+    /// <summary>
+    /// Null for a line. When set, the record is not a line of the resource but a marker that the source knows lines
+    /// are missing here (a Swarm node that could not be reached), with the daemon's message as its value.
+    /// </summary>
+    public string? Incomplete { get; init; }
+
+    /// <summary>A marker that lines are missing at <paramref name="at"/>, carrying the daemon's <paramref name="message"/>.</summary>
+    public static SourceRecord IncompleteMarker(LogTimestamp at, string message) =>
+        new(at, TimestampIsReceiveTime: true, OutputStream.System, message, LogSeverity.Warning) { Incomplete = message };
+}
