@@ -26,6 +26,9 @@ public sealed partial class ServiceLogSource : ILogSource
 {
     private const string AllLines = "all";
 
+    /// <summary>How the daemon's error frame ends when its own read was cancelled (seen on dockerd 20.10 at shutdown).</summary>
+    private const string CancelledReadText = "context canceled";
+
     /// <summary>Docker counts a service's <c>tail</c> per task.</summary>
     public string? TailPartitionKey => ServiceTaskDirectory.TaskIdMetadata;
 
@@ -82,6 +85,7 @@ public sealed partial class ServiceLogSource : ILogSource
         var lines = reader.ReadAsync(new DockerStreamDemultiplexer(stream, multiplexed: !tty), read.Token).GetAsyncEnumerator(read.Token);
         Task<bool>? next = null;
         Task? releaseTimer = null;
+        DockerLogLine? cancelled = null;
         try
         {
             while (true)
@@ -106,10 +110,21 @@ public sealed partial class ServiceLogSource : ILogSource
                     if (line.IsDaemonError)
                     {
                         LogDaemonError(_logger, key, line.Text);
-                        merger.Add(SourceRecord.IncompleteMarker(line.Timestamp, line.Text));
+                        // A manager that shuts down ends a follow stream with "… context canceled": held, because if
+                        // the stream ends here the read is reopened from the newest line and nothing is missing.
+                        if (start.Follow && line.Text.EndsWith(CancelledReadText, StringComparison.Ordinal))
+                            cancelled = line;
+                        else
+                            merger.Add(SourceRecord.IncompleteMarker(line.Timestamp, line.Text));
                     }
                     else
                     {
+                        if (cancelled is { } interrupted)
+                        {
+                            // The stream went on after the cancellation: some node's lines stopped there.
+                            merger.Add(SourceRecord.IncompleteMarker(interrupted.Timestamp, interrupted.Text));
+                            cancelled = null;
+                        }
                         var metadata = await tasks.GetMetadataAsync(line.Details, cancellationToken).ConfigureAwait(false);
                         merger.Add(line.ToRecord(metadata));
                     }
@@ -132,7 +147,8 @@ public sealed partial class ServiceLogSource : ILogSource
 
         // The daemon closed a follow stream: the end if the service is gone, else a fault worth reopening.
         if (start.Follow && watcher?.Removed != true && await ExistsAsync(client, key.HostId, service.ID, cancellationToken).ConfigureAwait(false))
-            throw new LogSourceException(LogSourceErrorKind.Unavailable, $"Docker host '{key.HostId}' closed the log stream of service {service.Spec?.Name ?? service.ID}.");
+            throw new LogSourceException(LogSourceErrorKind.Unavailable,
+                $"Docker host '{key.HostId}' closed the log stream of service {service.Spec?.Name ?? service.ID}{(cancelled is { } last ? $": {last.Text}" : ".")}");
     }
 
     private static async Task<bool> ExistsAsync(DockerClient client, string hostId, string id, CancellationToken cancellationToken) =>
