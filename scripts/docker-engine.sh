@@ -11,6 +11,9 @@ ROOT="${LOGS_ENGINE_ROOT:-/tmp/logsmigration-engine}"
 IMAGE="local/busybox:latest"
 APPLETS="sh echo sleep seq cat date printf yes head tr wc awk sed true false env"
 SWARM_PORT="${LOGS_ENGINE_SWARM_PORT:-2377}"  # bound on loopback only (see cmd_swarm)
+# The manager's loopback address: another one (127.0.0.60, with its own LOGS_ENGINE_SWARM_PORT) lets a second
+# swarm run beside the default one, whose manager holds 127.0.0.1:$SWARM_PORT and the gossip port 127.0.0.1:7946.
+SWARM_ADDR="${LOGS_ENGINE_SWARM_ADDR:-127.0.0.1}"
 
 log() { echo "docker-engine: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -204,7 +207,7 @@ cmd_swarm() {
   esac
   # listen-addr on loopback: the default 0.0.0.0 would expose the cluster port and also
   # claim the gossip port on every address, blocking a second engine's worker.
-  dk "$dir" swarm init --advertise-addr 127.0.0.1 --listen-addr "127.0.0.1:$SWARM_PORT" >/dev/null
+  dk "$dir" swarm init --advertise-addr "$SWARM_ADDR" --listen-addr "$SWARM_ADDR:$SWARM_PORT" >/dev/null
 }
 
 cmd_join_worker() {
@@ -216,13 +219,18 @@ cmd_join_worker() {
   if [[ -n $node_id ]] && dk "$mdir" node inspect "$node_id" >/dev/null 2>&1; then return 0; fi
   [[ $(swarm_state "$wdir") == inactive* ]] || die "$2 is in another swarm"
   # Every swarm engine binds the gossip port 7946 on its listen address, so each worker
-  # needs a loopback address of its own: 127.0.0.2, .3, ... picked by free address.
-  for addr in 127.0.0.{2..254}; do
-    ss -Hltun "src $addr:$SWARM_PORT or src $addr:7946" | grep -q . || break
+  # needs a loopback address of its own: 127.0.0.2, .3, ... picked by free address (never the manager's, which
+  # holds its gossip port; a busy address, even of another swarm, is skipped).
+  addr=""
+  local candidate
+  for candidate in 127.0.0.{2..254}; do
+    [[ $candidate == "$SWARM_ADDR" ]] && continue
+    if ! ss -Hltun "src $candidate:$SWARM_PORT or src $candidate:7946" | grep -q .; then addr=$candidate; break; fi
   done
+  [[ -n $addr ]] || die "no free loopback address for a worker"
   token=$(dk "$mdir" swarm join-token -q worker)
   dk "$wdir" swarm join --token "$token" --listen-addr "$addr:$SWARM_PORT" --advertise-addr "$addr" \
-    "127.0.0.1:$SWARM_PORT" >/dev/null
+    "$SWARM_ADDR:$SWARM_PORT" >/dev/null
 }
 
 cmd_status() {

@@ -5,7 +5,7 @@ namespace LogsMigration.Docker.Containers;
 
 public sealed partial class ContainerLogSource
 {
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Docker reported an error inside the log stream of {Key}, skipped as it is not a log line: {DaemonMessage}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Docker reported an error inside the log stream of {Key}; the read fails with it: {DaemonMessage}")]
     private static partial void LogDaemonError(ILogger logger, StreamKey key, string daemonMessage);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Container of {Key} runs again; reopening its logs from {Since}.")]

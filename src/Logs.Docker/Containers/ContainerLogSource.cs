@@ -15,7 +15,8 @@ namespace LogsMigration.Docker.Containers;
 /// Container logs (<c>/containers/{id}/logs</c>). A followed container that stops is watched for
 /// <see cref="DockerOptions.RestartGrace"/>: if it runs again (<c>docker restart</c>, a restart policy) the read
 /// reopens from the newest timestamp it passed on and carries on with no line lost or repeated at the seam, so the
-/// clients watching it stay connected; otherwise, or when the container is removed, the read ends.
+/// clients watching it stay connected; otherwise, or when the container is removed, the read ends. An error the
+/// daemon sends inside the stream ("Error grabbing logs: …") fails the read with the daemon's message.
 /// </summary>
 public sealed partial class ContainerLogSource : ILogSource
 {
@@ -52,7 +53,14 @@ public sealed partial class ContainerLogSource : ILogSource
     public async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var client = _hosts.GetClient(key.HostId);
-        var container = await InspectAsync(client, key.HostId, key.ResourceId, cancellationToken).ConfigureAwait(false);
+        var container = start.Continues()
+            ? await TryInspectAsync(client, key.HostId, key.ResourceId, cancellationToken).ConfigureAwait(false)
+            : await InspectAsync(client, key.HostId, key.ResourceId, cancellationToken).ConfigureAwait(false);
+        if (container is null)
+        {
+            LogContainerRemoved(_logger, key);
+            yield break;
+        }
         // One dictionary for every line of this read: the pipeline keeps it by reference.
         var metadata = Metadata(container);
         var resume = new ResumeFilter();
@@ -63,21 +71,32 @@ public sealed partial class ContainerLogSource : ILogSource
             using var stream = await OpenAsync(client, key, container.ID, read, cancellationToken).ConfigureAwait(false);
             if (stream is null)
             {
-                // Removed between the inspect and the logs request: NotFound the first time, the natural end after a restart.
-                if (reopened)
+                // Removed between the inspect and the logs request: NotFound on a first read, else the natural end.
+                if (reopened || start.Continues())
+                {
+                    LogContainerRemoved(_logger, key);
                     yield break;
+                }
                 throw new LogSourceException(LogSourceErrorKind.NotFound, $"No such container: {key.ResourceId}");
             }
             if (!reopened)
                 start.OnConnected?.Invoke();
 
-            var reader = new DockerLogReader(key.HostId, container.Config?.Tty == true, details: false, _time, message => LogDaemonError(_logger, key, message));
+            var tty = container.Config?.Tty == true;
+            var reader = new DockerLogReader(key.HostId, tty, details: false, _time);
             // Docker's since is inclusive: a reopened read starts with the lines of the newest timestamp seen, again.
             // Only those are skipped: past the first new line, a line older than the newest (stdout and stderr are
             // stamped by two copiers, so the file is not strictly in time order) is new, not a repeat.
             var atSeam = reopened;
-            await foreach (var line in reader.ReadAsync(new MultiplexedStreamChunkSource(stream), cancellationToken).ConfigureAwait(false))
+            await foreach (var line in reader.ReadAsync(new DockerStreamDemultiplexer(stream, multiplexed: !tty), cancellationToken).ConfigureAwait(false))
             {
+                if (line.IsDaemonError)
+                {
+                    // The daemon could not read the container's log (a corrupt json-file, say) and ends the response:
+                    // a reopen would meet the same file, so this is a failure in the daemon's words, not an outage.
+                    LogDaemonError(_logger, key, line.Text);
+                    throw new LogSourceException(LogSourceErrorKind.Failed, line.Text);
+                }
                 var record = line.ToRecord(metadata);
                 if (atSeam)
                 {
@@ -171,8 +190,8 @@ public sealed partial class ContainerLogSource : ILogSource
         }
     }
 
-    /// <summary>Opens the logs response; null when the container does not exist (any more).</summary>
-    private static async Task<MultiplexedStream?> OpenAsync(DockerClient client, StreamKey key, string id, SourceStart start, CancellationToken cancellationToken)
+    /// <summary>Opens the logs response (its raw body); null when the container does not exist (any more).</summary>
+    private static async Task<Stream?> OpenAsync(DockerClient client, StreamKey key, string id, SourceStart start, CancellationToken cancellationToken)
     {
         var parameters = new ContainerLogsParameters
         {
@@ -186,8 +205,9 @@ public sealed partial class ContainerLogSource : ILogSource
         };
         try
         {
-            return await DockerErrors.GuardAsync(key.HostId, DockerErrors.ContainerApiError,
+            var response = await DockerErrors.GuardAsync(key.HostId, DockerErrors.ContainerApiError,
                 () => client.Containers.GetContainerLogsAsync(id, parameters, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return ContainerLogResponse.Body(response);
         }
         catch (LogSourceException ex) when (ex.Kind == LogSourceErrorKind.NotFound)
         {

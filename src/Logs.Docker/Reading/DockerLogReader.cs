@@ -18,7 +18,9 @@ namespace LogsMigration.Docker.Reading;
 /// makes the message longer). Partials are held per output and per details (one replica's partial may be followed
 /// by another replica's line) until the message that completes them.</item>
 /// <item>Lines of Docker's system-error channel, and TTY lines with no timestamp that start as the daemon's
-/// in-stream error does, are not log lines: they go to the daemon-error callback.</item>
+/// in-stream error does, are not log lines: they come in order with the lines, marked
+/// <see cref="DockerLogLine.IsDaemonError"/>, for the source to act on (a container's read has failed; a service's
+/// stream misses a node's lines).</item>
 /// </list>
 /// Buffers are pooled or reused; the steady-state allocations are each line's string and record.
 /// </summary>
@@ -56,7 +58,6 @@ internal sealed class DockerLogReader
     private readonly bool _tty;
     private readonly bool _details;
     private readonly TimeProvider _time;
-    private readonly Action<string> _onDaemonError;
     private readonly PendingBytes?[] _pending = new PendingBytes?[(int)DockerOutput.SystemError + 1];
     private readonly Dictionary<(DockerOutput Output, string? Details), HeldLine> _held = [];
     private readonly Dictionary<string, string> _detailsCache = new(StringComparer.Ordinal);
@@ -67,14 +68,12 @@ internal sealed class DockerLogReader
     /// <param name="tty">The stream is a TTY's: lines end in <c>\r\n</c>.</param>
     /// <param name="details">The stream was read with <c>details=1</c>: an attribute list follows the timestamp.</param>
     /// <param name="time">Clock for lines that carry no timestamp.</param>
-    /// <param name="onDaemonError">Receives the daemon's in-stream error messages.</param>
-    public DockerLogReader(string hostId, bool tty, bool details, TimeProvider time, Action<string> onDaemonError)
+    public DockerLogReader(string hostId, bool tty, bool details, TimeProvider time)
     {
         _hostId = hostId;
         _tty = tty;
         _details = details;
         _time = time;
-        _onDaemonError = onDaemonError;
     }
 
     /// <summary>
@@ -296,7 +295,7 @@ internal sealed class DockerLogReader
         var text = Encoding.UTF8.GetString(body);
         if (output == DockerOutput.SystemError || timestamp is null && text.StartsWith(DaemonErrorPrefix, StringComparison.Ordinal))
         {
-            _onDaemonError(text);
+            _ready.Enqueue(new DockerLogLine(OutputStream.Stderr, LogTimestamp.FromDateTimeOffset(_time.GetUtcNow()), true, text, null) { IsDaemonError = true });
             return;
         }
         var stream = output == DockerOutput.Stderr ? OutputStream.Stderr : OutputStream.Stdout;

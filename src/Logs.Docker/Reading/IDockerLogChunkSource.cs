@@ -1,10 +1,8 @@
 namespace LogsMigration.Docker.Reading;
 
 /// <summary>
-/// The bytes of one log stream, read by output. Two implementations: the client library's
-/// <c>MultiplexedStream</c> (container logs, where the library hides frame ends), and
-/// <see cref="DockerStreamDemultiplexer"/> over a raw response stream (service logs), which sees frame ends and
-/// Docker's system-error frames.
+/// The bytes of one log stream, read by output: <see cref="DockerStreamDemultiplexer"/> over a raw response stream
+/// (container and service logs), which sees frame ends and Docker's system-error frames; tests add their own.
 /// </summary>
 internal interface IDockerLogChunkSource
 {

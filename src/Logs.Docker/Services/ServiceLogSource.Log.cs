@@ -5,6 +5,9 @@ namespace LogsMigration.Docker.Services;
 
 public sealed partial class ServiceLogSource
 {
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Docker reported an error inside the log stream of {Key}, skipped as it is not a log line: {DaemonMessage}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Docker reported an error inside the log stream of {Key}; passed on as a marker that lines are missing: {DaemonMessage}")]
     private static partial void LogDaemonError(ILogger logger, StreamKey key, string daemonMessage);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Service of {Key} no longer exists; its log stream ends.")]
+    private static partial void LogServiceGone(ILogger logger, StreamKey key);
 }

@@ -16,12 +16,18 @@ namespace LogsMigration.Docker.Services;
 /// <c>details=1</c> so each names its task; the task's replica slot and name come from the task list. Replicas are
 /// merged in timestamp order within <see cref="DockerOptions.ServiceMergeWindow"/>. A followed read ends when the
 /// service is removed (the daemon does not end it: <see cref="ServiceRemovalWatcher"/>). The daemon's in-stream
-/// errors (for example a node that cannot be reached) are logged and skipped: the stream goes on with the other
-/// tasks, as the daemon's does.
+/// errors (for example "incomplete log stream … node … not available") mean lines of some task are missing: each
+/// becomes a <see cref="SourceRecord.IncompleteMarker"/> in its place, and the stream goes on with the other tasks,
+/// as the daemon's does. A manager whose control plane is recovering (no leader, locked) is
+/// <see cref="LogSourceErrorKind.Unavailable"/>, retried like a host that is down; a service removed before a
+/// continuing read opens ends that read (<see cref="ContinuedRead"/>).
 /// </summary>
 public sealed partial class ServiceLogSource : ILogSource
 {
     private const string AllLines = "all";
+
+    /// <summary>How the daemon's error frame ends when its own read was cancelled (seen on dockerd 20.10 at shutdown).</summary>
+    private const string CancelledReadText = "context canceled";
 
     /// <summary>Docker counts a service's <c>tail</c> per task.</summary>
     public string? TailPartitionKey => ServiceTaskDirectory.TaskIdMetadata;
@@ -51,22 +57,35 @@ public sealed partial class ServiceLogSource : ILogSource
     public async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var client = _hosts.GetClient(key.HostId);
-        var service = await InspectAsync(client, key.HostId, key.ResourceId, cancellationToken).ConfigureAwait(false);
+        var service = start.Continues()
+            ? await TryInspectAsync(client, key.HostId, key.ResourceId, cancellationToken).ConfigureAwait(false)
+            : await InspectAsync(client, key.HostId, key.ResourceId, cancellationToken).ConfigureAwait(false);
+        if (service is null)
+        {
+            LogServiceGone(_logger, key);
+            yield break;
+        }
         var tty = service.Spec?.TaskTemplate?.ContainerSpec?.TTY ?? false;
         var tasks = new ServiceTaskDirectory(client, key.HostId, service.ID, service.Spec?.Name ?? service.ID, _logger);
         await tasks.RefreshAsync(cancellationToken).ConfigureAwait(false);
 
         using var read = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         await using var stream = await OpenAsync(client, key, service.ID, start, cancellationToken).ConfigureAwait(false);
+        if (stream is null)
+        {
+            LogServiceGone(_logger, key);
+            yield break;
+        }
         start.OnConnected?.Invoke();
 
         var watcher = start.Follow ? new ServiceRemovalWatcher(client, key, service, _time, _logger, read) : null;
         var watching = watcher?.WatchAsync() ?? Task.CompletedTask;
         var merger = new ServiceLineMerger(_options.ServiceMergeWindow, _time);
-        var reader = new DockerLogReader(key.HostId, tty, details: true, _time, message => LogDaemonError(_logger, key, message));
+        var reader = new DockerLogReader(key.HostId, tty, details: true, _time);
         var lines = reader.ReadAsync(new DockerStreamDemultiplexer(stream, multiplexed: !tty), read.Token).GetAsyncEnumerator(read.Token);
         Task<bool>? next = null;
         Task? releaseTimer = null;
+        DockerLogLine? cancelled = null;
         try
         {
             while (true)
@@ -88,8 +107,27 @@ public sealed partial class ServiceLogSource : ILogSource
                     if (!more)
                         break;
                     var line = lines.Current;
-                    var metadata = await tasks.GetMetadataAsync(line.Details, cancellationToken).ConfigureAwait(false);
-                    merger.Add(line.ToRecord(metadata));
+                    if (line.IsDaemonError)
+                    {
+                        LogDaemonError(_logger, key, line.Text);
+                        // A manager that shuts down ends a follow stream with "… context canceled": held, because if
+                        // the stream ends here the read is reopened from the newest line and nothing is missing.
+                        if (start.Follow && line.Text.EndsWith(CancelledReadText, StringComparison.Ordinal))
+                            cancelled = line;
+                        else
+                            merger.Add(SourceRecord.IncompleteMarker(line.Timestamp, line.Text));
+                    }
+                    else
+                    {
+                        if (cancelled is { } interrupted)
+                        {
+                            // The stream went on after the cancellation: some node's lines stopped there.
+                            merger.Add(SourceRecord.IncompleteMarker(interrupted.Timestamp, interrupted.Text));
+                            cancelled = null;
+                        }
+                        var metadata = await tasks.GetMetadataAsync(line.Details, cancellationToken).ConfigureAwait(false);
+                        merger.Add(line.ToRecord(metadata));
+                    }
                 }
                 while (merger.TryTake(out var record))
                     yield return record;
@@ -109,19 +147,22 @@ public sealed partial class ServiceLogSource : ILogSource
 
         // The daemon closed a follow stream: the end if the service is gone, else a fault worth reopening.
         if (start.Follow && watcher?.Removed != true && await ExistsAsync(client, key.HostId, service.ID, cancellationToken).ConfigureAwait(false))
-            throw new LogSourceException(LogSourceErrorKind.Unavailable, $"Docker host '{key.HostId}' closed the log stream of service {service.Spec?.Name ?? service.ID}.");
+            throw new LogSourceException(LogSourceErrorKind.Unavailable,
+                $"Docker host '{key.HostId}' closed the log stream of service {service.Spec?.Name ?? service.ID}{(cancelled is { } last ? $": {last.Text}" : ".")}");
     }
 
-    private static async Task<bool> ExistsAsync(DockerClient client, string hostId, string id, CancellationToken cancellationToken)
+    private static async Task<bool> ExistsAsync(DockerClient client, string hostId, string id, CancellationToken cancellationToken) =>
+        await TryInspectAsync(client, hostId, id, cancellationToken).ConfigureAwait(false) is not null;
+
+    private static async Task<SwarmService?> TryInspectAsync(DockerClient client, string hostId, string id, CancellationToken cancellationToken)
     {
         try
         {
-            await InspectAsync(client, hostId, id, cancellationToken).ConfigureAwait(false);
-            return true;
+            return await InspectAsync(client, hostId, id, cancellationToken).ConfigureAwait(false);
         }
         catch (LogSourceException ex) when (ex.Kind == LogSourceErrorKind.NotFound)
         {
-            return false;
+            return null;
         }
     }
 
@@ -145,7 +186,8 @@ public sealed partial class ServiceLogSource : ILogSource
         return DockerErrors.GuardAsync(hostId, ex => ServiceApiError(ex, idOrName), () => client.Swarm.InspectServiceAsync(idOrName, cancellationToken), cancellationToken);
     }
 
-    private static Task<Stream> OpenAsync(DockerClient client, StreamKey key, string id, SourceStart start, CancellationToken cancellationToken)
+    /// <summary>Opens the logs response; null when the service does not exist (any more).</summary>
+    private static async Task<Stream?> OpenAsync(DockerClient client, StreamKey key, string id, SourceStart start, CancellationToken cancellationToken)
     {
         var parameters = new ServiceLogsParameters
         {
@@ -160,16 +202,26 @@ public sealed partial class ServiceLogSource : ILogSource
         };
         // The raw stream, not the library's MultiplexedStream: that one rejects Docker's system-error frames and
         // loses the daemon's message, and hides frame ends, which keep interleaved replicas' partial lines apart.
-        return DockerErrors.GuardAsync(key.HostId, ex => ServiceApiError(ex, id),
-            () => client.Swarm.GetServiceLogsAsync(id, parameters, cancellationToken), cancellationToken);
+        try
+        {
+            return await DockerErrors.GuardAsync(key.HostId, ex => ServiceApiError(ex, id),
+                () => client.Swarm.GetServiceLogsAsync(id, parameters, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        catch (LogSourceException ex) when (ex.Kind == LogSourceErrorKind.NotFound)
+        {
+            return null;
+        }
     }
 
     /// <summary>
-    /// A node that is not a manager (a worker, or outside any swarm) answers 503 with its own explanation, which is
-    /// what the user needs to read; an unknown service answers 404 ("service x not found").
+    /// A manager whose control plane is recovering is unavailable for now (<see cref="SwarmManagerErrors"/>); a node
+    /// that is not a manager (a worker, or outside any swarm) answers 503 with its own explanation, which is what the
+    /// user needs to read; an unknown service answers 404 ("service x not found").
     /// </summary>
     private static LogSourceException ServiceApiError(DockerApiException ex, string idOrName) => ex switch
     {
+        _ when SwarmManagerErrors.IsRecovering(DockerErrors.DaemonMessage(ex)) =>
+            new LogSourceException(LogSourceErrorKind.Unavailable, $"Docker host is a swarm manager that cannot serve yet: {DockerErrors.DaemonMessage(ex)}", ex),
         DockerSwarmNodeNotParticipatingException or { StatusCode: HttpStatusCode.ServiceUnavailable } =>
             new LogSourceException(LogSourceErrorKind.NotSupported, DockerErrors.DaemonMessage(ex), ex),
         { StatusCode: HttpStatusCode.NotFound } => new LogSourceException(LogSourceErrorKind.NotFound, $"No such service: {idOrName}", ex),

@@ -104,9 +104,10 @@ internal sealed partial class ServiceRemovalWatcher
                 MarkRemoved();
                 return;
             }
-            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && DockerErrors.IsTransport(ex))
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && (DockerErrors.IsTransport(ex) || ex is DockerApiException))
             {
-                // The log read sees the same failure and reports it; keep watching in case the host comes back.
+                // The log read sees the same failure and reports it (a manager without a leader answers 500 here);
+                // keep watching in case the host comes back.
             }
         }
     }

@@ -21,6 +21,12 @@ public sealed class TestService : IAsyncDisposable
         // busybox sh ignores SIGTERM, so a short stop grace lets the tasks of a removed service go quickly.
         await DockerCli.RunAsync(endpoint, "service", "create", "-d", "--quiet", "--name", name, "--replicas", replicas.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--no-resolve-image", "--stop-grace-period", "1s", DockerCli.Image, "sh", "-c", script);
+        return await FromNameAsync(endpoint, name);
+    }
+
+    /// <summary>A service the test created with options of its own (constraints, say).</summary>
+    public static async Task<TestService> FromNameAsync(string endpoint, string name)
+    {
         var id = await DockerCli.RunAsync(endpoint, "service", "inspect", "--format", "{{.ID}}", name);
         return new TestService(endpoint, name, id.Trim());
     }

@@ -86,7 +86,7 @@ public sealed class DockerLogReaderTests
     }
 
     [Fact]
-    public async Task ReadAsync_SystemErrorFrame_IsReportedAndNotALine()
+    public async Task ReadAsync_SystemErrorFrame_IsReportedInPlaceAndNotALine()
     {
         var frames = new[]
         {
@@ -94,13 +94,14 @@ public sealed class DockerLogReaderTests
             Frame(3, "Error grabbing logs: node n2 is not available\n"),
             Frame(2, $"{Ts2} after\n"),
         };
-        var errors = new List<string>();
+        var all = await ReadAllAsync(Demultiplexed(frames, 4), multiplexed: true, tty: false, details: false);
 
-        var lines = await ReadAsync(Demultiplexed(frames, 4), tty: false, details: false, errors.Add);
-
+        var lines = all.Where(l => !l.IsDaemonError).ToList();
         Assert.Equal(["before", "after"], lines.Select(l => l.Text));
         Assert.Equal([OutputStream.Stdout, OutputStream.Stderr], lines.Select(l => l.Stream));
-        Assert.Equal(["Error grabbing logs: node n2 is not available"], errors);
+        // In the stream's order, between the lines it came between.
+        Assert.Equal([false, true, false], all.Select(l => l.IsDaemonError));
+        Assert.Equal("Error grabbing logs: node n2 is not available", all[1].Text);
     }
 
     [Fact]
@@ -130,7 +131,7 @@ public sealed class DockerLogReaderTests
     public async Task ReadAsync_CancelledWhileWaiting_IsACancellationNotAFault()
     {
         using var cts = new CancellationTokenSource();
-        var reader = new DockerLogReader("test", tty: false, details: false, TimeProvider.System, _ => { });
+        var reader = new DockerLogReader("test", tty: false, details: false, TimeProvider.System);
         var read = Task.Run(async () =>
         {
             await foreach (var _ in reader.ReadAsync(new DockerStreamDemultiplexer(new NeverEndingStream(), multiplexed: true), cts.Token))
@@ -145,7 +146,23 @@ public sealed class DockerLogReaderTests
 
     private static async Task<List<DockerLogLine>> ReadAsync(Stream stream, bool multiplexed, bool tty, bool details, Action<string>? onError = null)
     {
-        var reader = new DockerLogReader("test", tty, details, TimeProvider.System, onError ?? (e => Assert.Fail($"Unexpected daemon error: {e}")));
+        var lines = new List<DockerLogLine>();
+        foreach (var line in await ReadAllAsync(stream, multiplexed, tty, details))
+        {
+            if (!line.IsDaemonError)
+                lines.Add(line);
+            else if (onError is null)
+                Assert.Fail($"Unexpected daemon error: {line.Text}");
+            else
+                onError(line.Text);
+        }
+        return lines;
+    }
+
+    /// <summary>Lines and daemon errors, in the order the reader gave them.</summary>
+    private static async Task<List<DockerLogLine>> ReadAllAsync(Stream stream, bool multiplexed, bool tty, bool details)
+    {
+        var reader = new DockerLogReader("test", tty, details, TimeProvider.System);
         var lines = new List<DockerLogLine>();
         await foreach (var line in reader.ReadAsync(new DockerStreamDemultiplexer(stream, multiplexed), CancellationToken.None))
             lines.Add(line);
