@@ -23,6 +23,8 @@ internal static class ScenarioPlan
             (c, ct) => SlowClients.RunAsync(c, 10, 1, 1000, TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(4), padding: 15,
                 new Dictionary<string, string> { ["Pipeline__SubscriberQueueEntries"] = "256" }, new Raw.RawServerSettings(QueueEntries: 256),
                 [(Target.Legacy, false), (Target.Unified, false), (Target.Unified, true)], ct)),
+        new("restart", "20 viewers of a container writing 500 lines/s; the service is killed (SIGKILL) mid-run and started again on its port; every viewer resumes by cursor",
+            (c, ct) => Restart.RunAsync(c, 20, 500, TimeSpan.FromSeconds(10), ct)),
     ];
 
     public static IReadOnlyList<Scenario> Full { get; } =

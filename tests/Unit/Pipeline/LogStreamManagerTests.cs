@@ -393,10 +393,13 @@ public sealed class LogStreamManagerTests
     {
         await using var h = new PipelineHarness(o => o.StallTimeout = TimeSpan.FromSeconds(8));
         await using var slow = await h.Subscribe(tail: 0);
-        // One upstream read of 200 lines: one chunk, which the subscriber takes whole and then reads line by line.
-        h.Source.WriteMany(200);
-        await Eventually.True(() => h.Manager.ListStreams().Single().HeadSequence == 200, "the chunk to be fanned out");
-        Assert.True(slow.TryRead(out _));
+        // One upstream read of 200 lines (written at once, or the read could take them in several): one chunk, which
+        // the subscriber takes whole and then reads line by line.
+        await Eventually.True(() => h.Source.LiveOpens == 1, "the live read to open");
+        h.Source.WriteBurst(200);
+        // Sequenced (the head) comes a moment before queued for the subscriber: wait for the chunk itself.
+        await Eventually.True(() => slow.TryRead(out _), "the chunk to reach the subscriber");
+        Assert.Equal(200, h.Manager.ListStreams().Single().HeadSequence);
         for (var second = 1; second <= 20; second++)
         {
             // New lines keep queuing behind the held chunk while the client takes four lines a second: 80 of its 200
