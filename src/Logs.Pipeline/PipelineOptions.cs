@@ -39,6 +39,32 @@ public sealed class PipelineOptions
 
     /// <summary>After this long without a working upstream the stream fails and its subscribers get an error. Default 5 min.</summary>
     public TimeSpan RetryGiveUpAfter { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How far out of timestamp order lines of one partition may arrive (Docker stamps stdout and stderr with two
+    /// copiers). Every reopened read starts this much before the last line passed on and drops what it already
+    /// passed on by identity, so a line stamped a little earlier but written later is not lost at a seam. Default 2 s.
+    /// </summary>
+    public TimeSpan SeamMargin { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Partitions (tasks of a service) whose last line a cursor names; beyond it the quietest are folded into the
+    /// cursor's floor. Keeps a cursor under 4 KiB. Default 32, at most 100.
+    /// </summary>
+    public int CursorPartitions { get; set; } = 32;
+
+    /// <summary>
+    /// Identities of the last lines of a stream kept to drop a line Docker sends twice (around a json-file rotation,
+    /// at the start of a reopened read). Default 4,096.
+    /// </summary>
+    public int RepeatWindowEntries { get; set; } = 4096;
+
+    /// <summary>
+    /// Most lines a resume reads from the source when the replay buffer no longer holds the cursor's position (after a
+    /// restart of the service, on another instance); when more were written since, the client gets a gap marker.
+    /// Default 10,000.
+    /// </summary>
+    public int ResumeReadEntries { get; set; } = 10_000;
 }
 
 /// <summary>Start-up validation: a bad limit stops the service with a message naming the setting.</summary>
@@ -65,6 +91,14 @@ public sealed class PipelineOptionsValidator : IValidateOptions<PipelineOptions>
             errors.Add($"Pipeline:RetryMaxBackoff must be at least RetryInitialBackoff (was {o.RetryMaxBackoff}).");
         if (o.RetryGiveUpAfter < o.RetryInitialBackoff)
             errors.Add($"Pipeline:RetryGiveUpAfter must be at least RetryInitialBackoff (was {o.RetryGiveUpAfter}).");
+        if (o.SeamMargin < TimeSpan.Zero || o.SeamMargin > TimeSpan.FromMinutes(10))
+            errors.Add($"Pipeline:SeamMargin must be between 00:00:00 and 00:10:00 (was {o.SeamMargin}).");
+        if (o.CursorPartitions is < 1 or > 100)
+            errors.Add($"Pipeline:CursorPartitions must be between 1 and 100 (was {o.CursorPartitions}).");
+        if (o.RepeatWindowEntries is < 1 or > 1_000_000)
+            errors.Add($"Pipeline:RepeatWindowEntries must be between 1 and 1000000 (was {o.RepeatWindowEntries}).");
+        if (o.ResumeReadEntries is < 1 or > 1_000_000)
+            errors.Add($"Pipeline:ResumeReadEntries must be between 1 and 1000000 (was {o.ResumeReadEntries}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

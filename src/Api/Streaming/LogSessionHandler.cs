@@ -176,7 +176,7 @@ public sealed partial class LogSessionHandler(
                     await socket.SendAsync(SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow()),
                         WebSocketMessageType.Text, endOfMessage: true, open.Token);
                     subscription = path == LogPath.Unified
-                        ? await streams.SubscribeAsync(key, new SubscriptionRequest(request.Tail, request.Follow, request.Resume), open.Token)
+                        ? await streams.SubscribeAsync(key, new SubscriptionRequest(request.Tail, request.Follow, request.Resume, request.Cursor), open.Token)
                         : legacy.Open(key, request.Tail, request.Follow);
                 }
                 catch (Exception ex)
@@ -228,6 +228,8 @@ public sealed partial class LogSessionHandler(
         {
             case LogSourceException source:
                 return Refusal.For(source);
+            case InvalidResumeException resume:
+                return new Refusal(ErrorCodes.InvalidParameter, resume.Message, CloseCodes.BadRequest, "resume");
             case OperationCanceledException when open.IsCancellationRequested && !session.IsCancellationRequested:
                 return new Refusal(ErrorCodes.UpstreamUnavailable, $"The log source did not answer within {_options.OpenTimeout.TotalSeconds:0} s.", CloseCodes.Unavailable);
             case OperationCanceledException when lifetime.ApplicationStopping.IsCancellationRequested:

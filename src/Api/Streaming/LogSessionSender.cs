@@ -201,7 +201,7 @@ internal sealed class LogSessionSender(
             await FlushBatchAsync(cancellationToken);
             if (streamEvent.Kind == StreamEventKind.Gap)
             {
-                await SendAsync(SessionFrames.Gap(subscription.Key, streamEvent.Missed, streamEvent.GapReason, time.GetUtcNow()), cancellationToken);
+                await SendAsync(SessionFrames.Gap(subscription.Key, streamEvent.Missed, streamEvent.GapReason, time.GetUtcNow(), streamEvent.Entry?.Text), cancellationToken);
                 metrics.GapsSent.Add(1, in Tags);
                 if (streamEvent.GapReason == GapReason.SlowSubscriber)
                     metrics.EntriesDropped.Add(streamEvent.Missed, in Tags);

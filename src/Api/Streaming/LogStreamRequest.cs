@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Positions;
 using LogsMigration.Pipeline.Streaming;
 using Microsoft.Extensions.Primitives;
 
@@ -15,6 +16,7 @@ namespace LogsMigration.Api.Streaming;
 /// <param name="Timestamps">Prefix each line's text with its RFC 3339 timestamp.</param>
 /// <param name="Resume">The <c>resume</c> parameter (<c>epoch:sequence</c>): start after the last line the client saw.</param>
 /// <param name="Batched">The <c>format=batch</c> parameter: several lines per frame, for new clients only.</param>
+/// <param name="Cursor">The <c>resume</c> parameter given as a cursor (the <c>cursor</c> field of a log frame).</param>
 public sealed record LogStreamRequest(
     LogSourceType SourceType,
     string Resource,
@@ -23,7 +25,8 @@ public sealed record LogStreamRequest(
     bool Follow,
     bool Timestamps,
     ResumePoint? Resume,
-    bool Batched = false)
+    bool Batched = false,
+    ResumeCursor? Cursor = null)
 {
     private const int MaxResourceLength = 255;
 
@@ -78,15 +81,20 @@ public sealed record LogStreamRequest(
             return null;
 
         ResumePoint? resume = null;
+        ResumeCursor? cursor = null;
         if (query.TryGetValue("resume", out var resumeValue) && !StringValues.IsNullOrEmpty(resumeValue))
         {
-            var match = ResumePattern.Match(resumeValue.ToString());
-            if (!match.Success)
+            var text = resumeValue.ToString();
+            var match = ResumePattern.Match(text);
+            if (match.Success)
             {
-                error = new RequestError("resume", "resume must be '<epoch>:<seq>' as given by the epoch and seq fields of a log frame.");
+                resume = new ResumePoint(match.Groups[1].Value, long.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture));
+            }
+            else if (!ResumeCursor.TryDecode(text, out cursor, out var cursorError))
+            {
+                error = new RequestError("resume", $"{cursorError} (resume takes the cursor field of a log frame, or '<epoch>:<seq>'.)");
                 return null;
             }
-            resume = new ResumePoint(match.Groups[1].Value, long.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture));
         }
 
         var batched = false;
@@ -105,7 +113,7 @@ public sealed record LogStreamRequest(
             }
         }
 
-        return new LogStreamRequest(sourceType, resource, hostId, tail, follow, timestamps, resume, batched);
+        return new LogStreamRequest(sourceType, resource, hostId, tail, follow, timestamps, resume, batched, cursor);
     }
 
     private static bool TryParseBool(IQueryCollection query, string name, bool fallback, out bool value, out RequestError? error)

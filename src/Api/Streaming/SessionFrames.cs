@@ -37,10 +37,11 @@ internal static class SessionFrames
     /// A gap marker. The old views only show <c>log</c> frames' text, so the gap travels as a <c>log</c> frame at level
     /// warning, readable by a person, with the count in <c>gap</c> and in <c>metadata</c> for new clients.
     /// </summary>
-    public static byte[] Gap(StreamKey key, long missed, GapReason reason, DateTimeOffset now)
+    public static byte[] Gap(StreamKey key, long missed, GapReason reason, DateTimeOffset now, string? detail = null)
     {
         var (reasonCode, text) = reason switch
         {
+            GapReason.SourceIncomplete => ("source_incomplete", $"[logs] Lines may be missing here: {detail ?? "the log source could not give every line."}"),
             GapReason.SlowSubscriber => ("slow_client", $"[logs] {missed} lines were skipped: this connection fell behind the stream."),
             GapReason.NotRetained when missed < 0 => ("not_retained", "[logs] Some earlier lines are no longer held by the server and were skipped."),
             GapReason.NotRetained => ("not_retained", $"[logs] {missed} earlier lines are no longer held by the server and were skipped."),

@@ -1,3 +1,4 @@
+using LogsMigration.Pipeline.Positions;
 using LogsMigration.Pipeline.Wire;
 
 namespace LogsMigration.Pipeline.Model;
@@ -10,12 +11,14 @@ public sealed class LogEntry : StreamItem
 {
     private readonly byte[]?[] _frames = new byte[]?[LogFrameEncoder.FormatCount];
 
-    public LogEntry(StreamKey key, long sequence, string epoch, SourceRecord record)
+    public LogEntry(StreamKey key, long sequence, string epoch, SourceRecord record, ulong line = 0, StreamPosition? position = null)
     {
         Key = key;
         Sequence = sequence;
         Epoch = epoch;
         Record = record;
+        Line = line;
+        Position = position;
     }
 
     public StreamKey Key { get; }
@@ -27,6 +30,15 @@ public sealed class LogEntry : StreamItem
     public string Epoch { get; }
 
     public SourceRecord Record { get; }
+
+    /// <summary>The line's identity (<see cref="LineIdentity.Of"/>); 0 where positions are not tracked (the legacy path).</summary>
+    public ulong Line { get; }
+
+    /// <summary>The stream's position right after this line: what its <c>cursor</c> field encodes; null without one.</summary>
+    public StreamPosition? Position { get; }
+
+    /// <summary>A marker, not a line: the source said lines are missing here (the daemon's message).</summary>
+    public bool IsIncompleteMarker => Record.Incomplete is not null;
 
     public LogTimestamp Timestamp => Record.Timestamp;
     public string Text => Record.Text;

@@ -15,4 +15,15 @@ public sealed record SourceRecord(
     OutputStream Stream,
     string Text,
     LogSeverity Level,
-    IReadOnlyDictionary<string, string>? Metadata = null);
+    IReadOnlyDictionary<string, string>? Metadata = null)
+{
+    /// <summary>
+    /// Null for a line. When set the record is not a line but a marker that the source could not give every line
+    /// here (for example the daemon's "incomplete log stream" warning); the value is the daemon's message.
+    /// </summary>
+    public string? Incomplete { get; init; }
+
+    /// <summary>A marker that lines are missing at this point of the stream (see <see cref="Incomplete"/>).</summary>
+    public static SourceRecord IncompleteMarker(LogTimestamp at, string message) =>
+        new(at, false, OutputStream.System, message, LogSeverity.Warning) { Incomplete = message };
+}

@@ -32,6 +32,7 @@ public sealed class LogMetrics
         Sessions = meter.CreateUpDownCounter<long>("logs.sessions", "{session}", "Open WebSocket log sessions.");
         Upstreams = meter.CreateUpDownCounter<long>("logs.upstreams", "{stream}", "Open upstream log streams to Docker daemons.");
         EntriesRead = meter.CreateCounter<long>("logs.entries.read", "{entry}", "Lines read from upstream streams.");
+        EntriesRepeated = meter.CreateCounter<long>("logs.entries.repeated", "{entry}", "Lines an upstream read gave again (a reopened read, a json-file rotation) and that were dropped by identity.");
         FramesSent = meter.CreateCounter<long>("logs.frames.sent", "{frame}", "WebSocket frames sent to clients, of every type.");
         EntriesSent = meter.CreateCounter<long>("logs.entries.sent", "{entry}", "Log lines sent to clients (one per client that received it).");
         BytesSent = meter.CreateCounter<long>("logs.bytes.sent", "By", "Bytes of frames sent to clients.");
@@ -51,6 +52,7 @@ public sealed class LogMetrics
     public UpDownCounter<long> Sessions { get; }
     public UpDownCounter<long> Upstreams { get; }
     public Counter<long> EntriesRead { get; }
+    public Counter<long> EntriesRepeated { get; }
     public Counter<long> FramesSent { get; }
     public Counter<long> EntriesSent { get; }
     public Counter<long> BytesSent { get; }

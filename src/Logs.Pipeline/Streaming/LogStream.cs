@@ -3,6 +3,7 @@ using System.Threading.Tasks.Dataflow;
 using System.Diagnostics;
 using LogsMigration.Pipeline.Model;
 using LogsMigration.Pipeline.Observability;
+using LogsMigration.Pipeline.Positions;
 using LogsMigration.Pipeline.Sources;
 using Microsoft.Extensions.Logging;
 
@@ -45,7 +46,7 @@ internal sealed partial class LogStream
     private readonly Action<LogStream> _onClosed;
     private readonly CancellationTokenSource _upstreamCts = new();
     private readonly ReplayBuffer _replay;
-    private readonly TransformBlock<SourceRecord[], LogEntry[]> _sequencer;
+    private readonly TransformBlock<PositionedRecord[], LogEntry[]> _sequencer;
     private readonly BroadcastBlock<LogEntry[]> _broadcast;
     private readonly TaskCompletionSource _historyLoaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<SubscriberQueue, IDisposable> _links = [];
@@ -71,7 +72,7 @@ internal sealed partial class LogStream
         _replay = new ReplayBuffer(options.ReplayEntries, options.ReplayBytes);
         // The ingest bound is in lines; the blocks count chunks of up to ChunkedRead.MaxRecords lines.
         var ingestChunks = Math.Max(2, options.IngestBufferEntries / ChunkedRead.MaxRecords);
-        _sequencer = new TransformBlock<SourceRecord[], LogEntry[]>(Stamp, new ExecutionDataflowBlockOptions
+        _sequencer = new TransformBlock<PositionedRecord[], LogEntry[]>(Stamp, new ExecutionDataflowBlockOptions
         {
             BoundedCapacity = ingestChunks,
             MaxDegreeOfParallelism = 1,
@@ -132,20 +133,34 @@ internal sealed partial class LogStream
     /// same critical section as the sequencer's append, so no entry falls between the two (no gap) and any entry
     /// in both is dropped by sequence number (no duplicate).
     /// </summary>
-    public LogSubscription Attach(SubscriptionRequest request)
+    public LogSubscription Attach(SubscriptionRequest request) => TryAttach(request, catchUp: null, force: true)!;
+
+    /// <summary>
+    /// Attaches a client that resumes from a cursor. Null (the holder kept) when the cursor is of another life of the
+    /// stream and the replay buffer no longer reaches back to its position in some partition: the caller reads the
+    /// lines in between from the source (<paramref name="catchUp"/>) and attaches again with the position after them.
+    /// </summary>
+    public LogSubscription? TryAttach(SubscriptionRequest request, CatchUp? catchUp, bool force)
     {
         lock (_gate)
         {
-            var (history, lastDelivered, leading, selectedEnd) = TakeHistory(request);
+            var take = TakeHistory(request, catchUp);
+            if (take is null)
+            {
+                if (!force)
+                    return null;
+                take = TakeResume(catchUp?.Position ?? request.Cursor!.Position, catchUp);
+            }
+            var (history, lastDelivered, leading, selectedEnd, resume) = take;
             if (_closed || !request.Follow)
             {
                 // The upstream has ended (or the client wants history only): serve the buffer and finish.
                 ReleaseLocked(null);
-                return new LogSubscription(Key, Epoch, history, lastDelivered, live: null, release: null, leading, _fault, selectedEnd);
+                return new LogSubscription(Key, Epoch, history, lastDelivered, live: null, release: null, leading, _fault, selectedEnd, resume);
             }
             var queue = new SubscriberQueue(_options.SubscriberQueueEntries, _replay.HeadSequence, lossless: false, _time, () => _fault);
             _links.Add(queue, _broadcast.LinkTo(queue, PropagateCompletion));
-            return new LogSubscription(Key, Epoch, history, lastDelivered, queue, Release, leading, selectedHistoryEnd: selectedEnd);
+            return new LogSubscription(Key, Epoch, history, lastDelivered, queue, Release, leading, selectedHistoryEnd: selectedEnd, resume: resume);
         }
     }
 
@@ -159,16 +174,24 @@ internal sealed partial class LogStream
         {
             // With a partitioned tail, only a buffer that still holds the whole history can answer for every partition.
             // A resume is always answered from the buffer: what it no longer holds becomes a gap marker.
-            var wanted = request.ResumeAfter is not null ? _replay.OldestSequence
+            var wanted = request.ResumeAfter is not null || request.Cursor is not null ? _replay.OldestSequence
                 : _source.TailPartitionKey is null ? Math.Max(1, _replay.HeadSequence - request.Tail + 1)
                 : 1;
-            if (!_historyLoaded.Task.IsCompletedSuccessfully || _replay.OldestSequence > wanted)
+            // Only a live stream's buffer is current: while it retries, has failed or is closing, lines written since
+            // its last read are not in it, so the caller reads the source directly.
+            if (!_historyLoaded.Task.IsCompletedSuccessfully || State != UpstreamState.Live || _replay.OldestSequence > wanted)
             {
                 subscription = null!;
                 return false;
             }
-            var (history, lastDelivered, leading, selectedEnd) = TakeHistory(request);
-            subscription = new LogSubscription(Key, Epoch, history, lastDelivered, live: null, release: null, leading, selectedHistoryEnd: selectedEnd);
+            var take = TakeHistory(request, catchUp: null);
+            if (take is null)
+            {
+                subscription = null!;
+                return false;
+            }
+            var (history, lastDelivered, leading, selectedEnd, resume) = take;
+            subscription = new LogSubscription(Key, Epoch, history, lastDelivered, live: null, release: null, leading, selectedHistoryEnd: selectedEnd, resume: resume);
             return true;
         }
     }
@@ -203,15 +226,27 @@ internal sealed partial class LogStream
         _onClosed(this);
     }
 
-    private (LogEntry[] History, long LastDelivered, StreamEvent? Leading, long SelectedEnd) TakeHistory(SubscriptionRequest request)
+    /// <summary>What a new subscription starts with: its history from the buffer and how to read what follows.</summary>
+    private sealed record HistoryTake(LogEntry[] History, long LastDelivered, StreamEvent? Leading, long SelectedEnd, CursorFilter<LogEntry>? Resume = null);
+
+    /// <summary>The history for a request; null when a cursor's position is not in the buffer (see <see cref="TryAttach"/>).</summary>
+    private HistoryTake? TakeHistory(SubscriptionRequest request, CatchUp? catchUp)
     {
+        if (request.Cursor is { } cursor)
+        {
+            // The same life of the stream: the sequence number is exact while the buffer still holds it.
+            if (catchUp is null && cursor.Epoch == Epoch && cursor.Sequence > 0 && cursor.Sequence <= _replay.HeadSequence && cursor.Sequence >= _replay.OldestSequence - 1)
+                return new HistoryTake(_replay.After(cursor.Sequence), cursor.Sequence, null, 0);
+            var position = catchUp?.Position ?? cursor.Position;
+            return Reaches(position) ? TakeResume(position, catchUp) : null;
+        }
         if (request.ResumeAfter is { } resume)
         {
             if (resume.Epoch == Epoch && resume.Sequence <= _replay.HeadSequence && resume.Sequence >= 0)
-                return (_replay.After(resume.Sequence), resume.Sequence, null, 0);
+                return new HistoryTake(_replay.After(resume.Sequence), resume.Sequence, null, 0);
             // Sequence numbers of another epoch mean nothing here: serve the tail and say the count is unknown.
-            var (history, last, _, selectedEnd) = TakeHistory(request with { ResumeAfter = null });
-            return (history, last, StreamEvent.ForGap(-1, GapReason.StreamRestarted), selectedEnd);
+            var tail = TakeHistory(request with { ResumeAfter = null }, null)!;
+            return tail with { Leading = StreamEvent.ForGap(-1, GapReason.StreamRestarted) };
         }
         if (_source.TailPartitionKey is { } partitionKey)
         {
@@ -219,10 +254,48 @@ internal sealed partial class LogStream
             // has dropped lines, a partition may have fewer than asked: say so, count unknown.
             var (selected, complete) = _replay.LastPerPartition(request.Tail, partitionKey);
             var shortened = !complete && _replay.OldestSequence > 1 ? StreamEvent.ForGap(-1, GapReason.NotRetained) : (StreamEvent?)null;
-            return (selected, 0, shortened, _replay.HeadSequence);
+            return new HistoryTake(selected, 0, shortened, _replay.HeadSequence);
         }
         var from = Math.Max(1, _replay.HeadSequence - request.Tail + 1);
-        return (_replay.After(from - 1), from - 1, null, 0);
+        return new HistoryTake(_replay.After(from - 1), from - 1, null, 0);
+    }
+
+    /// <summary>
+    /// A resume from a position of another life of the stream (or of another process): the whole buffer, filtered
+    /// per partition down to the lines after the position, then the live lines through the same filter until every
+    /// partition's last line was found again. A catch-up read's lines come first.
+    /// </summary>
+    private HistoryTake TakeResume(StreamPosition position, CatchUp? catchUp)
+    {
+        var buffered = _replay.After(_replay.OldestSequence - 1);
+        var history = catchUp is null ? buffered : [.. catchUp.Entries, .. buffered];
+        var filter = new CursorFilter<LogEntry>(position, _source.TailPartitionKey, _options.SeamMargin, _options.RepeatWindowEntries);
+        return new HistoryTake(history, _replay.OldestSequence - 1, null, 0, filter);
+    }
+
+    /// <summary>
+    /// Whether the buffer reaches back to a position: in every partition it names, the buffer holds its last line, or
+    /// holds no line stamped after it (the stream has not got there yet, or the partition is quiet).
+    /// </summary>
+    private bool Reaches(StreamPosition position)
+    {
+        var unresolved = new Dictionary<ulong, PartitionPosition>();
+        foreach (var at in position.PartitionArray)
+            unresolved[at.Partition] = at;
+        var found = new HashSet<ulong>();
+        foreach (var entry in _replay.After(_replay.OldestSequence - 1))
+        {
+            if (entry.IsIncompleteMarker)
+                continue;
+            var partition = PositionTracker.PartitionOf(entry.Record, _source.TailPartitionKey);
+            if (!unresolved.TryGetValue(partition, out var at) || found.Contains(partition))
+                continue;
+            if (entry.Line == at.LastLine)
+                found.Add(partition);
+            else if (entry.Timestamp.UnixNanoseconds > at.LastTimestamp)
+                return false;
+        }
+        return true;
     }
 
     private ValueTask Release(SubscriberQueue? queue)
@@ -258,14 +331,15 @@ internal sealed partial class LogStream
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private LogEntry[] Stamp(SourceRecord[] records)
+    private LogEntry[] Stamp(PositionedRecord[] records)
     {
         var entries = new LogEntry[records.Length];
         lock (_gate)
         {
             for (var i = 0; i < records.Length; i++)
             {
-                var entry = new LogEntry(Key, ++_sequence, Epoch, records[i]);
+                var (record, line, position) = records[i];
+                var entry = new LogEntry(Key, ++_sequence, Epoch, record, line, position);
                 _replay.Append(entry);
                 if (_sequence == _historyCount)
                     MarkHistoryLoadedLocked();
@@ -277,17 +351,17 @@ internal sealed partial class LogStream
 
     private async Task PumpAsync(CancellationToken cancellationToken)
     {
-        var resume = new ResumeFilter();
+        var tracker = new PositionTracker(_source.TailPartitionKey, _options.CursorPartitions, _options.RepeatWindowEntries);
         try
         {
             var history = 0L;
             var start = SourceStart.History(_options.ReplayEntries);
             await foreach (var chunk in ChunkedRead.ReadAsync(token => _source.ReadAsync(Key, start, token), cancellationToken))
             {
-                foreach (var record in chunk)
-                    resume.Observe(record);
-                history += chunk.Count;
-                await SendAsync(chunk.ToArray(), cancellationToken);
+                var positioned = Position(chunk, tracker, seam: null);
+                history += positioned.Length;
+                if (positioned.Length > 0)
+                    await SendAsync(positioned, cancellationToken);
             }
             lock (_gate)
             {
@@ -295,7 +369,7 @@ internal sealed partial class LogStream
                 if (_sequence == history)
                     MarkHistoryLoadedLocked();
             }
-            await FollowAsync(resume, cancellationToken);
+            await FollowAsync(tracker, cancellationToken);
             SetState(UpstreamState.Ended);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -318,35 +392,51 @@ internal sealed partial class LogStream
         _sequencer.Complete();
     }
 
-    /// <summary>The live read, reopened from where it stopped after each transient fault until it ends or gives up.</summary>
-    private async Task FollowAsync(ResumeFilter resume, CancellationToken cancellationToken)
+    /// <summary>
+    /// The live read, reopened after each transient fault until it ends or gives up. Every read (the first one after
+    /// the history, too) starts <see cref="PipelineOptions.SeamMargin"/> before the oldest partition's last line and
+    /// finds each partition's last line again by identity, so nothing is repeated and a line stamped earlier but
+    /// written later is not lost. The backoff and the give-up clock reset only once a reopened read gave lines: a read
+    /// that connects and fails at once (Docker's "Error grabbing logs") must not loop forever.
+    /// </summary>
+    private async Task FollowAsync(PositionTracker tracker, CancellationToken cancellationToken)
     {
         var backoff = _options.RetryInitialBackoff;
         long? failingSince = null;
         SetState(UpstreamState.Live);
         while (true)
         {
-            var start = resume.Reopen(onConnected: () =>
-            {
-                if (failingSince is null)
-                    return;
-                failingSince = null;
-                backoff = _options.RetryInitialBackoff;
-                SetState(UpstreamState.Live);
-                NotifyAll(new StreamNotice(StreamNoticeKind.UpstreamResumed, "The log source answers again; lines continue where they stopped."));
-            });
+            var position = tracker.Position;
+            var start = PositionTracker.ReadFrom(position, _options.SeamMargin) is { } since ? SourceStart.LiveFrom(since) : SourceStart.LiveAll();
+            var seam = new CursorFilter<SourceRecord>(position, _source.TailPartitionKey, _options.SeamMargin, _options.RepeatWindowEntries);
             try
             {
                 await foreach (var chunk in ChunkedRead.ReadAsync(token => _source.ReadAsync(Key, start, token), cancellationToken))
                 {
-                    // Repeats exist only at the start of a reopened read: the common chunk has none and is copied as it is.
-                    chunk.RemoveAll(resume.IsRepeat);
-                    if (chunk.Count == 0)
-                        continue;
-                    foreach (var record in chunk)
-                        resume.Observe(record);
-                    await SendAsync(chunk.ToArray(), cancellationToken);
+                    if (failingSince is not null && chunk.Count > 0)
+                    {
+                        failingSince = null;
+                        backoff = _options.RetryInitialBackoff;
+                        SetState(UpstreamState.Live);
+                        NotifyAll(new StreamNotice(StreamNoticeKind.UpstreamResumed, "The log source answers again; lines continue where they stopped."));
+                    }
+                    var positioned = Position(chunk, tracker, seam);
+                    if (positioned.Length > 0)
+                        await SendAsync(positioned, cancellationToken);
+                    if (!seam.Settled && chunk.Count < ChunkedRead.MaxRecords)
+                    {
+                        // A short chunk: the read has given all it had, so the lines from before the seam are through.
+                        // A partition still holding lines never met its last line again (rotated away): say so, go on.
+                        var lost = new List<SourceRecord?>();
+                        seam.Finish(lost);
+                        if (lost.Count > 0)
+                            await SendAsync(Position(lost, tracker, seam: null), cancellationToken);
+                    }
                 }
+                var held = new List<SourceRecord?>();
+                seam.Finish(held);
+                if (held.Count > 0)
+                    await SendAsync(Position([.. held], tracker, seam: null), cancellationToken);
                 return;
             }
             catch (LogSourceException ex) when (ex.IsTransient && !cancellationToken.IsCancellationRequested)
@@ -371,6 +461,59 @@ internal sealed partial class LogStream
         }
     }
 
+    /// <summary>
+    /// Gives each line of a chunk its identity and the stream's position after it, dropping lines already passed on:
+    /// at a seam those the filter finds again, anywhere a line Docker sends twice. A null from the seam filter (a
+    /// partition whose last line could not be found again) becomes a marker, so clients see a gap, not silence.
+    /// </summary>
+    private PositionedRecord[] Position(IReadOnlyList<SourceRecord?> chunk, PositionTracker tracker, CursorFilter<SourceRecord>? seam)
+    {
+        var result = new List<PositionedRecord>(chunk.Count);
+        List<SourceRecord?>? passed = null;
+        foreach (var record in chunk)
+        {
+            if (record is null)
+            {
+                result.Add(SeamLost(LogTimestamp.FromDateTimeOffset(_time.GetUtcNow()), tracker));
+                continue;
+            }
+            if (record.Incomplete is not null)
+            {
+                result.Add(new PositionedRecord(record, 0, tracker.Position));
+                continue;
+            }
+            var line = LineIdentity.Of(record);
+            if (seam is { Settled: false })
+            {
+                (passed ??= []).Clear();
+                seam.Offer(record, record, line, passed);
+                foreach (var item in passed)
+                {
+                    if (item is null)
+                        result.Add(SeamLost(record.Timestamp, tracker));
+                    else
+                        Add(item, ReferenceEquals(item, record) ? line : LineIdentity.Of(item));
+                }
+                continue;
+            }
+            Add(record, line);
+        }
+        return [.. result];
+
+        static PositionedRecord SeamLost(LogTimestamp at, PositionTracker tracker) =>
+            new(SourceRecord.IncompleteMarker(at, "The log source was reopened and the last line shown could not be found again; lines may be missing here."), 0, tracker.Position);
+
+        void Add(SourceRecord record, ulong line)
+        {
+            if (tracker.IsRepeat(line))
+            {
+                _metrics.EntriesRepeated.Add(1, _tags);
+                return;
+            }
+            result.Add(new PositionedRecord(record, line, tracker.Advance(record, line)));
+        }
+    }
+
     private void RecordError(Exception ex)
     {
         var tags = _tags;
@@ -378,7 +521,7 @@ internal sealed partial class LogStream
         _metrics.UpstreamErrors.Add(1, tags);
     }
 
-    private async ValueTask SendAsync(SourceRecord[] records, CancellationToken cancellationToken)
+    private async ValueTask SendAsync(PositionedRecord[] records, CancellationToken cancellationToken)
     {
         _metrics.EntriesRead.Add(records.Length, _tags);
         if (!await _sequencer.SendAsync(records, cancellationToken))

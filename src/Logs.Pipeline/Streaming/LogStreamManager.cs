@@ -42,10 +42,18 @@ public sealed class LogStreamManager : IAsyncDisposable
     {
         var subscribed = _time.GetTimestamp();
         var source = _sources.Get(key.SourceType);
+        if (request.Cursor is { } cursor && !cursor.IsFor(key))
+            throw new InvalidResumeException("resume is a cursor of another log stream (another resource, host or selection of outputs).");
         if (!request.Follow)
         {
             if (_streams.TryGetValue(key, out var existing) && existing.TryServeHistory(request, out var fromBuffer))
                 return Served(fromBuffer, HistoryOrigin.Replay);
+            if (request.Cursor is not null)
+            {
+                // History only, from a cursor no live stream can place: read what came after it from the source.
+                var catchUp = await CatchUp.ReadAsync(source, key, "", request.Cursor.Position, _options, _time, cancellationToken);
+                return Served(new LogSubscription(key, "", catchUp.Entries, 0, live: null, release: null), HistoryOrigin.Upstream);
+            }
             // No live stream holds this client's resume point any more: it gets its tail and is told lines may be missing.
             var restarted = request.ResumeAfter is null ? (StreamEvent?)null : StreamEvent.ForGap(-1, GapReason.StreamRestarted);
             return Served(DirectRead.Open(source, key, SourceStart.History(request.Tail), sequenced: true, _options, _time, _metrics, restarted), HistoryOrigin.Upstream);
@@ -73,7 +81,26 @@ public sealed class LogStreamManager : IAsyncDisposable
                 stream.ReleaseUnattached();
                 throw;
             }
-            return Served(stream.Attach(request), origin);
+            if (request.Cursor is null)
+                return Served(stream.Attach(request), origin);
+            var subscription = stream.TryAttach(request, catchUp: null, force: false);
+            if (subscription is null)
+            {
+                // The buffer no longer reaches back to the cursor (a restart of the service, another instance, a long
+                // absence): read the lines in between once for this client, then attach after them.
+                try
+                {
+                    var catchUp = await CatchUp.ReadAsync(source, key, stream.Epoch, request.Cursor.Position, _options, _time, cancellationToken);
+                    subscription = stream.TryAttach(request, catchUp, force: true)!;
+                    origin = HistoryOrigin.Upstream;
+                }
+                catch
+                {
+                    stream.ReleaseUnattached();
+                    throw;
+                }
+            }
+            return Served(subscription, origin);
         }
 
         LogSubscription Served(LogSubscription subscription, HistoryOrigin origin)

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Positions;
 
 namespace LogsMigration.Pipeline.Streaming;
 
@@ -24,6 +25,9 @@ public sealed class LogSubscription : IAsyncDisposable
     private long _lastDelivered;
     private long _selectedHistoryEnd;
     private int _disposed;
+    private CursorFilter<LogEntry>? _resume;
+    private readonly List<LogEntry?> _passed = [];
+    private readonly Queue<StreamEvent> _ready = new();
 
     internal LogSubscription(
         StreamKey key,
@@ -34,8 +38,10 @@ public sealed class LogSubscription : IAsyncDisposable
         Func<SubscriberQueue?, ValueTask>? release,
         StreamEvent? leading = null,
         Exception? historyFault = null,
-        long selectedHistoryEnd = 0)
+        long selectedHistoryEnd = 0,
+        CursorFilter<LogEntry>? resume = null)
     {
+        _resume = resume;
         Key = key;
         Epoch = epoch;
         _history = history;
@@ -84,6 +90,8 @@ public sealed class LogSubscription : IAsyncDisposable
             streamEvent = pending;
             return true;
         }
+        if (_ready.TryDequeue(out streamEvent))
+            return true;
         while (true)
         {
             StreamItem item;
@@ -107,7 +115,7 @@ public sealed class LogSubscription : IAsyncDisposable
             {
                 if (fromHistory)
                 {
-                    streamEvent = StreamEvent.ForEntry(entry);
+                    streamEvent = StreamEvent.ForEntryOrMarker(entry);
                     return true;
                 }
                 _lastDelivered = _selectedHistoryEnd;
@@ -115,23 +123,46 @@ public sealed class LogSubscription : IAsyncDisposable
             }
             if (entry.Sequence == 0)
             {
-                // Unsequenced (the legacy path's direct read): nothing to dedupe or count.
-                streamEvent = StreamEvent.ForEntry(entry);
+                // Unsequenced (the legacy path's direct read, a resume's catch-up read): nothing to dedupe or count.
+                streamEvent = StreamEvent.ForEntryOrMarker(entry);
                 return true;
             }
             if (entry.Sequence <= _lastDelivered)
                 continue;
             var missed = entry.Sequence - _lastDelivered - 1;
             _lastDelivered = entry.Sequence;
+            if (_resume is not null && !entry.IsIncompleteMarker)
+            {
+                if (TryResume(entry, missed, fromHistory, out streamEvent))
+                    return true;
+                continue;
+            }
             if (missed > 0)
             {
-                _pending = StreamEvent.ForEntry(entry);
+                _pending = StreamEvent.ForEntryOrMarker(entry);
                 streamEvent = StreamEvent.ForGap(missed, fromHistory ? GapReason.NotRetained : GapReason.SlowSubscriber);
                 return true;
             }
-            streamEvent = StreamEvent.ForEntry(entry);
+            streamEvent = StreamEvent.ForEntryOrMarker(entry);
             return true;
         }
+    }
+
+    /// <summary>
+    /// Passes an entry through the resume filter until the client's cursor is found again in every partition; what
+    /// it lets through (and the gaps it declares) is queued in order, and the first is returned.
+    /// </summary>
+    private bool TryResume(LogEntry entry, long missed, bool fromHistory, out StreamEvent streamEvent)
+    {
+        if (missed > 0)
+            _ready.Enqueue(StreamEvent.ForGap(missed, fromHistory ? GapReason.NotRetained : GapReason.SlowSubscriber));
+        _passed.Clear();
+        _resume!.Offer(entry, entry.Record, entry.Line, _passed);
+        if (_resume.Settled)
+            _resume = null;
+        foreach (var passed in _passed)
+            _ready.Enqueue(passed is null ? StreamEvent.ForGap(-1, GapReason.NotRetained) : StreamEvent.ForEntry(passed));
+        return _ready.TryDequeue(out streamEvent);
     }
 
     /// <summary>
@@ -140,10 +171,21 @@ public sealed class LogSubscription : IAsyncDisposable
     /// </summary>
     public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
     {
-        if (_leading is not null || _pending is not null || _historyIndex < _history.Length || _chunk is not null)
+        if (_leading is not null || _pending is not null || _ready.Count > 0 || _historyIndex < _history.Length || _chunk is not null)
             return true;
         if (_live is not null && await _live.WaitToReadAsync(cancellationToken))
             return true;
+        if (_resume is not null)
+        {
+            // The stream ended while lines were held waiting for the cursor's last line: it will not come now.
+            _passed.Clear();
+            _resume.Finish(_passed);
+            _resume = null;
+            foreach (var passed in _passed)
+                _ready.Enqueue(passed is null ? StreamEvent.ForGap(-1, GapReason.NotRetained) : StreamEvent.ForEntry(passed));
+            if (_ready.Count > 0)
+                return true;
+        }
         var fault = _live?.Fault ?? _historyFault;
         if (fault is not null)
             throw fault;

@@ -19,6 +19,13 @@ public enum GapReason
 
     /// <summary>The stream was opened anew since the resume point was taken; how much was missed is unknown.</summary>
     StreamRestarted,
+
+    /// <summary>
+    /// The source said it could not give every line here (a node of the swarm could not be reached, a rotated log
+    /// file could not be read to the end); the count is unknown. The event's <see cref="StreamEvent.Entry"/> is the
+    /// marker, whose text is the source's own message.
+    /// </summary>
+    SourceIncomplete,
 }
 
 /// <summary>
@@ -31,6 +38,10 @@ public readonly record struct StreamEvent(StreamEventKind Kind, LogEntry? Entry,
 
     /// <summary>A gap; <paramref name="missed"/> is -1 when the count is unknown.</summary>
     public static StreamEvent ForGap(long missed, GapReason reason) => new(StreamEventKind.Gap, null, missed, reason, null);
+
+    /// <summary>A line, or the gap a source's marker stands for.</summary>
+    public static StreamEvent ForEntryOrMarker(LogEntry entry) =>
+        entry.IsIncompleteMarker ? new(StreamEventKind.Gap, entry, -1, GapReason.SourceIncomplete, null) : ForEntry(entry);
 
     public static StreamEvent ForNotice(StreamNotice notice) => new(StreamEventKind.Notice, null, 0, default, notice);
 }

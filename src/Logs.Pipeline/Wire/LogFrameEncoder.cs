@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Positions;
 
 namespace LogsMigration.Pipeline.Wire;
 
@@ -44,6 +45,8 @@ public static class LogFrameEncoder
                 writer.WriteNumber("seq"u8, entry.Sequence);
                 writer.WriteString("epoch"u8, entry.Epoch);
             }
+            if (entry.Position is { } position)
+                writer.WriteString("cursor"u8, ResumeCursor.Encode(entry.Key, entry.Epoch, entry.Sequence, position));
             writer.WriteStartObject("metadata"u8);
             if (record.Metadata is not null)
             {

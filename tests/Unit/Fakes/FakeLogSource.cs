@@ -45,6 +45,27 @@ public sealed class FakeLogSource : ILogSource
         }
     }
 
+    /// <summary>The metadata key lines are partitioned by (a service's task id); null: one partition.</summary>
+    public string? TailPartitionKey { get; set; }
+
+    /// <summary>Appends a line of one partition (metadata <c>task_id</c>) with the timestamp given.</summary>
+    public SourceRecord Write(string text, LogTimestamp at, string partition) =>
+        Append(new SourceRecord(at, false, OutputStream.Stdout, text, LogSeverity.Info, new Dictionary<string, string> { ["task_id"] = partition }));
+
+    /// <summary>Appends a record as it is (a marker, a line read twice).</summary>
+    public SourceRecord Append(SourceRecord record)
+    {
+        lock (_gate)
+        {
+            _lines.Add(record);
+            SignalLocked();
+            return record;
+        }
+    }
+
+    /// <summary>When set, every live read answers (connects) and then fails with this fault before any line.</summary>
+    public Exception? FailEveryLiveReadAfterConnect { get; set; }
+
     public void WriteMany(int count, Func<int, string>? text = null)
     {
         for (var i = 1; i <= count; i++)
@@ -124,6 +145,8 @@ public sealed class FakeLogSource : ILogSource
             };
         }
         start.OnConnected?.Invoke();
+        if (start.Follow && FailEveryLiveReadAfterConnect is { } failure)
+            throw failure;
         Interlocked.Increment(ref OpenReads);
         try
         {

@@ -559,6 +559,15 @@ public sealed class PartitionedTailTests
                 }
                 yield break;
             }
+            // Like Docker, a live read first gives again every line at or after its since (inclusive).
+            for (var n = 1; n <= 4; n++)
+            {
+                foreach (var line in new[] { Line("a", n), Line("b", n) })
+                {
+                    if (start.Since is not { } since || line.Timestamp >= since)
+                        yield return line;
+                }
+            }
             await Live.Task.WaitAsync(cancellationToken);
             yield return Line("a", 5);
             await Task.Delay(Timeout.Infinite, cancellationToken);

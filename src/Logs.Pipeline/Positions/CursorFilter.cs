@@ -1,0 +1,113 @@
+using LogsMigration.Pipeline.Model;
+
+namespace LogsMigration.Pipeline.Positions;
+
+/// <summary>
+/// Finds a <see cref="StreamPosition"/> again in a read of the same log (a reopened upstream read, another process's
+/// replay buffer, a catch-up read from Docker) and passes on exactly the lines after it.
+/// Per partition, in Docker's order: lines up to and including the position's last line are skipped; once that line is
+/// seen, everything after it passes. Lines stamped after the last line but seen before it (stamped out of order) are
+/// held until it is found, then dropped as already seen. When the last line never comes (rotated away, lost with a
+/// node) and a line stamped more than the margin after it arrives, the partition is declared lost: a gap (a null item
+/// in the output) and then the held lines and everything after pass. Lines of partitions the position does not list
+/// pass when stamped after its floor.
+/// </summary>
+/// <typeparam name="T">What is filtered: source records or stream entries; a null in the output is a gap.</typeparam>
+internal sealed class CursorFilter<T> where T : class
+{
+    private readonly Dictionary<ulong, Partition> _partitions = [];
+    private readonly long _floor;
+    private readonly long _marginNanos;
+    private readonly int _maxHeld;
+    private readonly string? _partitionKey;
+    private int _searching;
+
+    public CursorFilter(StreamPosition position, string? partitionKey, TimeSpan margin, int maxHeld)
+    {
+        _floor = position.Floor;
+        _partitionKey = partitionKey;
+        _marginNanos = margin.Ticks * 100;
+        _maxHeld = maxHeld;
+        foreach (var at in position.PartitionArray)
+            _partitions[at.Partition] = new Partition(at);
+        _searching = _partitions.Count;
+    }
+
+    /// <summary>True once every listed partition was found or declared lost: from then on every line passes.</summary>
+    public bool Settled => _searching == 0;
+
+    /// <summary>Partitions declared lost so far (each gave one gap).</summary>
+    public int Lost { get; private set; }
+
+    /// <summary>Offers the next line; appends what passes now, in order, to <paramref name="output"/>.</summary>
+    public void Offer(T item, SourceRecord record, ulong line, List<T?> output)
+    {
+        var id = PositionTracker.PartitionOf(record, _partitionKey);
+        if (!_partitions.TryGetValue(id, out var partition))
+        {
+            if (record.Timestamp.UnixNanoseconds > _floor)
+                output.Add(item);
+            return;
+        }
+        switch (partition.State)
+        {
+            case SearchState.Found or SearchState.Lost:
+                output.Add(item);
+                return;
+        }
+        var at = partition.At;
+        if (line == at.LastLine)
+        {
+            // Everything held was stamped later but written before the last line seen: already passed on.
+            partition.State = SearchState.Found;
+            partition.Held = null;
+            _searching--;
+            return;
+        }
+        var ts = record.Timestamp.UnixNanoseconds;
+        if (ts <= at.LastTimestamp)
+            return;
+        if (ts > at.LastTimestamp + _marginNanos || (partition.Held?.Count ?? 0) >= _maxHeld)
+        {
+            DeclareLost(partition, output);
+            output.Add(item);
+            return;
+        }
+        (partition.Held ??= []).Add(item);
+    }
+
+    /// <summary>The read ended: partitions still searching never met their last line and are declared lost.</summary>
+    public void Finish(List<T?> output)
+    {
+        foreach (var partition in _partitions.Values)
+        {
+            if (partition.State == SearchState.Searching && partition.Held is { Count: > 0 })
+                DeclareLost(partition, output);
+        }
+    }
+
+    private void DeclareLost(Partition partition, List<T?> output)
+    {
+        partition.State = SearchState.Lost;
+        _searching--;
+        Lost++;
+        output.Add(null);
+        if (partition.Held is { } held)
+            output.AddRange(held);
+        partition.Held = null;
+    }
+
+    private enum SearchState
+    {
+        Searching,
+        Found,
+        Lost,
+    }
+
+    private sealed class Partition(PartitionPosition at)
+    {
+        public PartitionPosition At { get; } = at;
+        public SearchState State { get; set; }
+        public List<T>? Held { get; set; }
+    }
+}

@@ -1,0 +1,284 @@
+using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Positions;
+using LogsMigration.Pipeline.Sources;
+using LogsMigration.Pipeline.Streaming;
+using LogsMigration.Tests.Unit.Fakes;
+using Microsoft.Extensions.Logging.Abstractions;
+using static LogsMigration.Tests.Unit.Fakes.PipelineHarness;
+
+namespace LogsMigration.Tests.Unit.Pipeline;
+
+/// <summary>The portable cursor: its wire form, and resuming by it across every seam a fake of our own source can show.</summary>
+public sealed class ResumeCursorTests
+{
+    private static readonly LogTimestamp T0 = LogTimestamp.FromDateTimeOffset(new DateTimeOffset(2026, 12, 1, 12, 0, 0, TimeSpan.Zero));
+
+    private static LogTimestamp At(double seconds) => new(T0.UnixNanoseconds + (long)(seconds * 1_000_000_000));
+
+    private static ResumeCursor CursorOf(LogEntry entry)
+    {
+        Assert.NotNull(entry.Position);
+        var text = ResumeCursor.Encode(entry.Key, entry.Epoch, entry.Sequence, entry.Position!);
+        Assert.True(ResumeCursor.TryDecode(text, out var cursor, out var error), error);
+        return cursor;
+    }
+
+    private static Task<LogSubscription> Resume(LogStreamManager manager, ResumeCursor cursor, bool follow = true) =>
+        manager.SubscribeAsync(Key, new SubscriptionRequest(100, follow, Cursor: cursor), CancellationToken.None);
+
+    [Fact]
+    public void Encode_ThenDecode_GivesThePositionBack()
+    {
+        var position = new StreamPosition(42, [new PartitionPosition(1, 100, 7), new PartitionPosition(2, 200, 9)]);
+        var text = ResumeCursor.Encode(Key, "0a0b0c0d", 12, position);
+        Assert.Matches("^[A-Za-z0-9_-]+$", text);
+        Assert.True(text.Length <= ResumeCursor.MaxLength);
+        Assert.True(ResumeCursor.TryDecode(text, out var cursor, out _));
+        Assert.True(cursor.IsFor(Key));
+        Assert.False(cursor.IsFor(Key with { ResourceId = "other" }));
+        Assert.Equal("0a0b0c0d", cursor.Epoch);
+        Assert.Equal(12, cursor.Sequence);
+        Assert.Equal(42, cursor.Position.Floor);
+        Assert.Equal(position.Partitions, cursor.Position.Partitions);
+    }
+
+    [Fact]
+    public void Encode_MostPartitionsACursorNames_StaysUnder4KiB()
+    {
+        var partitions = Enumerable.Range(0, 100).Select(i => new PartitionPosition((ulong)i, long.MaxValue - i, ulong.MaxValue - (ulong)i)).ToArray();
+        Assert.True(ResumeCursor.Encode(Key, "ffffffff", long.MaxValue, new StreamPosition(long.MaxValue, partitions)).Length <= ResumeCursor.MaxLength);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("zz:1")]
+    [InlineData("not a cursor")]
+    [InlineData("AAAA")]
+    [InlineData("A")]
+    [InlineData("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==")]
+    public void Decode_Malformed_IsRefusedWithAReason(string text)
+    {
+        Assert.False(ResumeCursor.TryDecode(text, out _, out var error));
+        Assert.Contains("resume", error);
+    }
+
+    [Fact]
+    public void Decode_DamagedTooLongOrOfAnotherVersion_IsRefused()
+    {
+        var text = ResumeCursor.Encode(Key, "01020304", 5, new StreamPosition(long.MinValue, [new PartitionPosition(1, 2, 3)]));
+        var damaged = text[..10] + (text[10] == 'A' ? 'B' : 'A') + text[11..];
+        Assert.False(ResumeCursor.TryDecode(damaged, out _, out var checksum));
+        Assert.Contains("checksum", checksum);
+        Assert.False(ResumeCursor.TryDecode(text[..^3], out _, out _));
+        Assert.False(ResumeCursor.TryDecode(new string('A', ResumeCursor.MaxLength + 1), out _, out _));
+
+        var bytes = System.Buffers.Text.Base64Url.DecodeFromChars(text);
+        bytes[0] = 2;
+        Assert.False(ResumeCursor.TryDecode(System.Buffers.Text.Base64Url.EncodeToString(bytes), out _, out var version));
+        Assert.Contains("version", version);
+    }
+
+    [Fact]
+    public async Task Subscribe_CursorOfAnotherResource_IsRefusedBeforeAnyRead()
+    {
+        await using var h = new PipelineHarness();
+        var other = ResumeCursor.Encode(Key with { ResourceId = "another" }, "01020304", 1, new StreamPosition(long.MinValue, [new PartitionPosition(1, 2, 3)]));
+        Assert.True(ResumeCursor.TryDecode(other, out var cursor, out _));
+        await Assert.ThrowsAsync<InvalidResumeException>(() => Resume(h.Manager, cursor));
+        Assert.Equal(0, h.Source.HistoryOpens + h.Source.LiveOpens);
+    }
+
+    [Fact]
+    public async Task Resume_AfterIdleTeardownInANewEpoch_GivesExactlyTheLinesAfterTheCursor()
+    {
+        await using var h = new PipelineHarness(o => o.IdleGrace = TimeSpan.FromSeconds(30));
+        h.Source.WriteMany(5);
+        var first = await h.Subscribe(tail: 5);
+        var seen = await Read(first, 5);
+        var cursor = CursorOf(seen.Where(e => e.Kind == StreamEventKind.Entry).ElementAt(2).Entry!);
+        var epoch = first.Epoch;
+        await first.DisposeAsync();
+        h.Time.Advance(TimeSpan.FromSeconds(30));
+        await Eventually.True(() => h.Manager.StreamCount == 0, "the idle teardown");
+        h.Source.WriteMany(2);
+
+        await using var resumed = await Resume(h.Manager, cursor);
+        Assert.NotEqual(epoch, resumed.Epoch);
+        var events = await Read(resumed, 4);
+        Assert.Equal(["line 4", "line 5", "line 6", "line 7"], Texts(events));
+        Assert.DoesNotContain(events, e => e.Kind == StreamEventKind.Gap);
+        h.Source.Write("live");
+        Assert.Equal(["live"], Texts(await Read(resumed, 1)));
+    }
+
+    [Fact]
+    public async Task Resume_OnAnotherProcessWhoseBufferNoLongerReaches_ReadsTheLinesInBetweenOnceAndIsExact()
+    {
+        // Two managers over one source: the first is the service before its restart, the second after it.
+        await using var before = new PipelineHarness(o => o.ReplayEntries = 10);
+        before.Source.WriteMany(20);
+        var old = await before.Subscribe(tail: 10);
+        var seen = await Read(old, 10);
+        var cursor = CursorOf(seen.First(e => e.Kind == StreamEventKind.Entry).Entry!);
+        Assert.Equal("line 11", seen.First(e => e.Kind == StreamEventKind.Entry).Entry!.Text);
+        await old.DisposeAsync();
+        before.Source.WriteMany(30);
+
+        await using var after = new LogStreamManager(new LogSourceRegistry([before.Source]), Microsoft.Extensions.Options.Options.Create(before.Options),
+            before.Time, PipelineHarness.NewMetrics(), NullLogger<LogStreamManager>.Instance);
+        await using var resumed = await Resume(after, cursor);
+        var events = await Read(resumed, 39);
+        Assert.Equal(Enumerable.Range(12, 39).Select(n => $"line {n}"), Texts(events));
+        Assert.DoesNotContain(events, e => e.Kind == StreamEventKind.Gap);
+        before.Source.Write("live");
+        Assert.Equal(["live"], Texts(await Read(resumed, 1)));
+    }
+
+    [Fact]
+    public async Task Resume_HistoryOnlyFromAnotherProcess_ReadsFromTheSourceAndEnds()
+    {
+        await using var h = new PipelineHarness();
+        h.Source.WriteMany(5);
+        LogEntry third;
+        await using (var s = await h.Subscribe(tail: 5))
+            third = (await Read(s, 5)).Where(e => e.Kind == StreamEventKind.Entry).ElementAt(2).Entry!;
+        await using var fresh = new LogStreamManager(new LogSourceRegistry([h.Source]), Microsoft.Extensions.Options.Options.Create(h.Options),
+            h.Time, PipelineHarness.NewMetrics(), NullLogger<LogStreamManager>.Instance);
+        await using var history = await Resume(fresh, CursorOf(third), follow: false);
+        Assert.Equal(["line 4", "line 5"], Texts(await ReadToEnd(history)));
+        Assert.Equal(0, fresh.StreamCount);
+    }
+
+    [Fact]
+    public async Task Resume_CursorLineRotatedAway_GapMarkerThenTheLinesAfterIt()
+    {
+        await using var h = new PipelineHarness(o => o.ReplayEntries = 5);
+        h.Source.Write("old", At(0));
+        var s = await h.Subscribe(tail: 5);
+        var cursor = CursorOf((await Read(s, 1)).Single(e => e.Kind == StreamEventKind.Entry).Entry!);
+        await s.DisposeAsync();
+
+        // The log the cursor points into is gone (a json-file rotated away): a fresh source holds only later lines.
+        var rotated = new FakeLogSource();
+        for (var i = 1; i <= 8; i++)
+            rotated.Write($"new {i}", At(10 + i));
+        await using var fresh = new LogStreamManager(new LogSourceRegistry([rotated]), Microsoft.Extensions.Options.Options.Create(h.Options),
+            h.Time, PipelineHarness.NewMetrics(), NullLogger<LogStreamManager>.Instance);
+        await using var resumed = await Resume(fresh, cursor);
+        var events = await Read(resumed, 8);
+        Assert.Equal(StreamEventKind.Gap, events[0].Kind);
+        Assert.Equal(-1, events[0].Missed);
+        Assert.Equal(Enumerable.Range(1, 8).Select(i => $"new {i}"), Texts(events));
+        Assert.Single(events, e => e.Kind == StreamEventKind.Gap);
+    }
+
+    [Fact]
+    public async Task Reopen_PartitionWhoseClockLags_LineStampedBeforeTheNewestSeenIsNotLost()
+    {
+        // Task b runs on a node whose clock is a second behind task a's: its next line is stamped before a's last one.
+        await using var h = new PipelineHarness(o => o.RetryInitialBackoff = TimeSpan.FromSeconds(1));
+        h.Source.TailPartitionKey = "task_id";
+        h.Source.Write("a1", At(100), "a");
+        h.Source.Write("b1", At(99), "b");
+        await using var s = await h.Subscribe(tail: 10);
+        Assert.Equal(["a1", "b1"], Texts(await Read(s, 2)));
+
+        h.Source.BreakLiveReads(new LogSourceException(LogSourceErrorKind.Unavailable, "connection reset"));
+        await Eventually.True(() => h.Manager.ListStreams().Single().State == UpstreamState.Retrying, "the retry");
+        h.Source.Write("b2", At(99.5), "b");
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+        h.Source.Write("a2", At(101), "a");
+
+        var events = await Read(s, 2);
+        Assert.Equal(["b2", "a2"], Texts(events));
+        Assert.DoesNotContain(events, e => e.Kind == StreamEventKind.Gap);
+        Assert.True(h.Source.Starts.Last().Since <= At(99), "the reopened read starts before the lagging partition's last line");
+    }
+
+    [Fact]
+    public async Task Reopen_LineWrittenLaterButStampedEarlier_IsNotLostAndNothingRepeats()
+    {
+        await using var h = new PipelineHarness(o => o.RetryInitialBackoff = TimeSpan.FromSeconds(1));
+        h.Source.Write("out 1", At(10));
+        h.Source.Write("out 2", At(20));
+        await using var s = await h.Subscribe(tail: 10);
+        Assert.Equal(2, Texts(await Read(s, 2)).Length);
+        h.Source.BreakLiveReads(new LogSourceException(LogSourceErrorKind.Unavailable, "connection reset"));
+        await Eventually.True(() => h.Manager.ListStreams().Single().State == UpstreamState.Retrying, "the retry");
+        // stderr's copier stamped this line before stdout's last one, but it reached the log after it.
+        h.Source.Write("err late", At(19.5));
+        h.Time.Advance(TimeSpan.FromSeconds(1));
+        h.Source.Write("out 3", At(21));
+        var events = await Read(s, 2);
+        Assert.Equal(["err late", "out 3"], Texts(events));
+    }
+
+    [Fact]
+    public async Task Live_LineReadTwice_IsShownOnce()
+    {
+        await using var h = new PipelineHarness();
+        await using var s = await h.Subscribe(tail: 0);
+        var line = h.Source.Write("before rotation", At(1));
+        h.Source.Append(line with { });
+        h.Source.Write("after rotation", At(2));
+        var events = await Read(s, 2);
+        Assert.Equal(["before rotation", "after rotation"], Texts(events));
+    }
+
+    [Fact]
+    public async Task Retry_ReadThatConnectsAndFailsAtOnce_GivesUpInsteadOfLoopingForever()
+    {
+        await using var h = new PipelineHarness(o =>
+        {
+            o.RetryInitialBackoff = TimeSpan.FromSeconds(1);
+            o.RetryMaxBackoff = TimeSpan.FromSeconds(2);
+            o.RetryGiveUpAfter = TimeSpan.FromSeconds(10);
+        });
+        h.Source.WriteMany(2);
+        await using var s = await h.Subscribe(tail: 2);
+        await Read(s, 2);
+        h.Source.FailEveryLiveReadAfterConnect = new LogSourceException(LogSourceErrorKind.Unavailable, "Error grabbing logs");
+        h.Source.BreakLiveReads(new LogSourceException(LogSourceErrorKind.Unavailable, "connection reset"));
+
+        var ended = ReadToEnd(s, TimeSpan.FromSeconds(60));
+        for (var i = 0; i < 60 && !ended.IsCompleted; i++)
+        {
+            var opens = h.Source.LiveOpens;
+            await Eventually.True(() => ended.IsCompleted || h.Manager.ListStreams().SingleOrDefault()?.State != UpstreamState.Live, "a retry to wait");
+            h.Time.Advance(TimeSpan.FromSeconds(2));
+            await Eventually.True(() => ended.IsCompleted || h.Source.LiveOpens > opens, "the next attempt");
+        }
+        var fault = await Assert.ThrowsAsync<LogSourceException>(() => ended);
+        Assert.Contains("Error grabbing logs", fault.Message);
+        Assert.InRange(h.Source.LiveOpens, 3, 12);
+    }
+
+    [Fact]
+    public async Task HistoryOnly_WhileTheStreamRetries_ReadsTheSourceInsteadOfTheStaleBuffer()
+    {
+        await using var h = new PipelineHarness(o => o.RetryInitialBackoff = TimeSpan.FromMinutes(1));
+        h.Source.WriteMany(2);
+        await using var s = await h.Subscribe(tail: 2);
+        await Read(s, 2);
+        h.Source.BreakLiveReads(new LogSourceException(LogSourceErrorKind.Unavailable, "connection reset"));
+        await Eventually.True(() => h.Manager.ListStreams().Single().State == UpstreamState.Retrying, "the retry");
+        h.Source.Write("written while the stream retries");
+        await using var history = await h.Subscribe(tail: 10, follow: false);
+        Assert.Equal(["line 1", "line 2", "written while the stream retries"], Texts(await ReadToEnd(history)));
+    }
+
+    [Fact]
+    public async Task SourceMarker_LinesMissing_ReachesEverySubscriberAsAGapInItsPlace()
+    {
+        await using var h = new PipelineHarness();
+        await using var s = await h.Subscribe(tail: 0);
+        h.Source.Write("before", At(1));
+        h.Source.Append(SourceRecord.IncompleteMarker(At(2), "incomplete log stream: node xyz is not available"));
+        h.Source.Write("after", At(3));
+        var events = await Read(s, 2);
+        Assert.Equal([StreamEventKind.Entry, StreamEventKind.Gap, StreamEventKind.Entry], events.Select(e => e.Kind));
+        Assert.Equal(GapReason.SourceIncomplete, events[1].GapReason);
+        Assert.Equal(-1, events[1].Missed);
+        Assert.Contains("node xyz", events[1].Entry!.Text);
+    }
+}
