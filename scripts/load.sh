@@ -4,6 +4,7 @@
 # processes and the viewers in the harness.
 #   bash scripts/load.sh --quick   every scenario briefly; exits non-zero on any lost or duplicated line   (~3 min)
 #   bash scripts/load.sh --full    the report: docs/benchmarks.md, docs/benchmarks/*.png, results.json    (~20-25 min)
+# Its engine is "load" unless LOGS_LOAD_ENGINE (or --engine NAME) names another, so two harness runs never share one.
 # Extra arguments go to the harness, e.g. --only fan-out,churn; --n 100,1000 --r 1000 --paths unified,raw (fan-out
 # points); --out DIR. Rewrite the report from the last full run's JSON: dotnet tests/Load/bin/Release/net10.0/LogsMigration.Load.dll report
 # Quick results: artifacts/load/quick-results.json; server logs of every run: artifacts/load/logs/.
@@ -17,12 +18,18 @@ case "${1:-}" in
   -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
 esac
 
+engine="${LOGS_LOAD_ENGINE:-load}"
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  if [[ ${args[i]} == --engine ]] && ((i + 1 < ${#args[@]})); then engine=${args[i + 1]}; fi
+done
+
 scripts/docker-engine.sh install
 # The harness stops its engine itself; this also covers a harness that was killed.
-trap 'scripts/docker-engine.sh stop load >/dev/null 2>&1 || true' EXIT
+trap 'scripts/docker-engine.sh stop "$engine" >/dev/null 2>&1 || true' EXIT
 # 1,000 viewers hold 1,000 sockets in the harness and as many (twice on the legacy path) in the service.
 ulimit -n 65536 2>/dev/null || true
 
 dotnet build src/Api -c Release -v quiet -nologo
 dotnet build tests/Load -c Release -v quiet -nologo
-dotnet tests/Load/bin/Release/net10.0/LogsMigration.Load.dll "$mode" --command "bash scripts/load.sh --$mode${*:+ $*}" "$@"
+dotnet tests/Load/bin/Release/net10.0/LogsMigration.Load.dll "$mode" --command "bash scripts/load.sh --$mode${*:+ $*}" --engine "$engine" "$@"

@@ -105,7 +105,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         var socket = new ClientWebSocket();
         var separator = pathAndQuery.Contains('?', StringComparison.Ordinal) ? '&' : '?';
         var uri = new Uri($"ws://{BaseUri.Authority}{pathAndQuery}{separator}token={token ?? Token()}");
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await socket.ConnectAsync(uri, timeout.Token);
         return socket;
     }

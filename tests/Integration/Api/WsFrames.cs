@@ -6,7 +6,8 @@ namespace LogsMigration.Tests.Integration.Api;
 /// <summary>Reads JSON frames from a client WebSocket.</summary>
 public static class WsFrames
 {
-    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(20);
+    // Only a failing test waits this long: generous, for a service process on a loaded machine.
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 
     /// <summary>The next frame, or null when the server closed.</summary>
     public static async Task<JsonElement?> NextAsync(WebSocket socket, TimeSpan? timeout = null)

@@ -8,7 +8,7 @@ public static partial class Records
 {
     public static async Task<List<SourceRecord>> ReadAllAsync(IAsyncEnumerable<SourceRecord> records, TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
         var list = new List<SourceRecord>();
         await foreach (var record in records.WithCancellation(cts.Token))
             list.Add(record);

@@ -27,6 +27,9 @@ internal static class FrameParser
     private static ReadOnlySpan<byte> MissedField => "\"missed\":"u8;
     private static ReadOnlySpan<byte> PathField => "\"path\":\""u8;
     private static ReadOnlySpan<byte> CodeField => "\"code\":\""u8;
+    private static ReadOnlySpan<byte> CursorField => "\"cursor\":\""u8;
+    private static ReadOnlySpan<byte> EpochField => "\"epoch\":\""u8;
+    private static ReadOnlySpan<byte> SeqField => "\"seq\":"u8;
 
     public static FrameKind KindOf(ReadOnlySpan<byte> frame)
     {
@@ -118,6 +121,40 @@ internal static class FrameParser
         var value = frame[(found + field.Length)..];
         var end = value.IndexOf((byte)'"');
         return end < 0 ? null : System.Text.Encoding.UTF8.GetString(value[..end]);
+    }
+
+    /// <summary>
+    /// Where a client that received this <c>log</c> or <c>batch</c> frame resumes: the last entry's <c>cursor</c> (the
+    /// portable resume point) and its <c>epoch</c> and <c>seq</c> (the resume point within one life of one stream).
+    /// Each is left as it was when the frame has none (gap markers carry no <c>seq</c>).
+    /// </summary>
+    public static void ReadResumePoint(ReadOnlySpan<byte> frame, ref string? cursor, ref string? epoch, ref long seq)
+    {
+        if (LastString(frame, CursorField) is { } lastCursor)
+            cursor = lastCursor;
+        var seqAt = frame.LastIndexOf(SeqField);
+        if (seqAt >= 0 && TryParseLong(frame[(seqAt + SeqField.Length)..], out var lastSeq, out _))
+        {
+            seq = lastSeq;
+            epoch = LastString(frame, EpochField) ?? epoch;
+        }
+    }
+
+    /// <summary>The last value of a string field in the frame; JSON escapes are decoded (the slow way: they are rare).</summary>
+    private static string? LastString(ReadOnlySpan<byte> frame, ReadOnlySpan<byte> field)
+    {
+        var found = frame.LastIndexOf(field);
+        if (found < 0)
+            return null;
+        var start = found + field.Length - 1;
+        var value = frame[(start + 1)..];
+        var end = value.IndexOf((byte)'"');
+        if (end < 0)
+            return null;
+        if (value[..end].IndexOf((byte)'\\') < 0)
+            return System.Text.Encoding.UTF8.GetString(value[..end]);
+        var reader = new System.Text.Json.Utf8JsonReader(frame[start..]);
+        return reader.Read() ? reader.GetString() : null;
     }
 
     private static bool TryParseLong(ReadOnlySpan<byte> text, out long value, out int digits)

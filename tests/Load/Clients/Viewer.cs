@@ -16,6 +16,16 @@ internal sealed record ViewerPlan(Uri Uri, string Stream, long TargetLine, long 
     TimeSpan ReadDelay = default)
 {
     public bool Slow => Pause > TimeSpan.Zero || ReadDelay > TimeSpan.Zero;
+
+    /// <summary>
+    /// A viewer that reconnects when its connection ends before its last line (the server went away), as a browser
+    /// tab does: to this URL, given the resume point (<c>resume=…</c>: the last <c>cursor</c> it received, else
+    /// <c>epoch:seq</c>, else null). Null: a connection that ends early is an error.
+    /// </summary>
+    public Func<string?, Uri>? ResumeUri { get; init; }
+
+    /// <summary>How long a resuming viewer keeps trying to reconnect before it gives up (an error).</summary>
+    public TimeSpan ReconnectWindow { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -31,7 +41,10 @@ internal sealed class Viewer : IEntrySink
 
     private readonly TaskCompletionSource _connected = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly ClientWebSocket _socket = new();
+    private readonly CancellationTokenSource _stop = new();
+    // Replaced when a resuming viewer reconnects; CloseAsync reads it from another thread.
+    private volatile ClientWebSocket _socket = NewSocket();
+    private HttpMessageInvoker? _invoker;
     private long _nowNanoseconds;
     private long _liveAfterNanoseconds;
     private Task _receiving = Task.CompletedTask;
@@ -43,7 +56,13 @@ internal sealed class Viewer : IEntrySink
     {
         Id = id;
         Plan = plan;
-        _socket.Options.KeepAliveInterval = TimeSpan.Zero;
+    }
+
+    private static ClientWebSocket NewSocket()
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        return socket;
     }
 
     public int Id { get; }
@@ -74,6 +93,16 @@ internal sealed class Viewer : IEntrySink
     /// <summary>Timestamps (Unix ns) carried by the first and last lines: the writer's achieved rate comes from them.</summary>
     public long FirstLineStamp { get; private set; }
     public long LastLineStamp { get; private set; }
+    /// <summary>The resume point of the last <c>log</c> frame (tracked by resuming viewers only).</summary>
+    public string? LastCursor { get; private set; }
+    public string? LastEpoch { get; private set; }
+    public long LastSeq { get; private set; }
+    /// <summary>Times a resuming viewer's connection ended early and it connected again; by what it resumed with.</summary>
+    public int Reconnects { get; private set; }
+    public int ResumedByCursor { get; private set; }
+    public int ResumedBySequence { get; private set; }
+    /// <summary>How the last connection that ended early ended (close code and reason, or the receive error).</summary>
+    public string? LastDisconnect { get; private set; }
 
     public bool IsConnected => _connected.Task.IsCompletedSuccessfully;
     public bool IsDone => _done.Task.IsCompleted;
@@ -101,6 +130,7 @@ internal sealed class Viewer : IEntrySink
     public async Task ConnectAsync(HttpMessageInvoker invoker, CancellationToken cancellationToken)
     {
         ConnectStarted = Stopwatch.GetTimestamp();
+        _invoker = invoker;
         // History lines (tail) were written before this viewer came: their age is not a delivery latency.
         _liveAfterNanoseconds = NowNanoseconds();
         try
@@ -120,6 +150,7 @@ internal sealed class Viewer : IEntrySink
     {
         // From here on, the socket ending (or being aborted below) is this viewer's doing, not an error.
         _closing = true;
+        await _stop.CancelAsync();
         try
         {
             if (_socket.State == WebSocketState.Open)
@@ -136,12 +167,29 @@ internal sealed class Viewer : IEntrySink
         _socket.Abort();
         await _receiving;
         _socket.Dispose();
+        _stop.Dispose();
         _connected.TrySetResult();
         _done.TrySetResult();
     }
 
     private async Task ReceiveAsync()
     {
+        while (!await ReceiveConnectionAsync() && await ReconnectAsync())
+        {
+        }
+        _connected.TrySetResult();
+        _done.TrySetResult();
+    }
+
+    /// <summary>Reads one connection until it ends; false when it ended early and this viewer resumes (reconnects).</summary>
+    private async Task<bool> ReceiveConnectionAsync()
+    {
+        if (_closing)
+        {
+            // Reconnected while CloseAsync began: that socket is this viewer's to end.
+            _socket.Abort();
+            return true;
+        }
         var buffer = new byte[16 * 1024];
         var filled = 0;
         try
@@ -154,12 +202,18 @@ internal sealed class Viewer : IEntrySink
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     CloseStatus = _socket.CloseStatus;
-                    // The server ending a session before its last line is a finding, with its reason.
-                    if (!_closing && Plan.TargetLine > 0 && LastLine < Plan.TargetLine)
-                        Error ??= $"closed by the server ({(int?)_socket.CloseStatus} {_socket.CloseStatusDescription}) after {Lines} lines{(_lastControl is null ? "" : $", last frame: {_lastControl}")}";
+                    var early = !_closing && Plan.TargetLine > 0 && LastLine < Plan.TargetLine;
                     if (_socket.State == WebSocketState.CloseReceived)
                         await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
-                    break;
+                    if (early && Plan.ResumeUri is not null)
+                    {
+                        LastDisconnect = $"closed by the server ({(int?)_socket.CloseStatus} {_socket.CloseStatusDescription})";
+                        return false;
+                    }
+                    // The server ending a session before its last line is a finding, with its reason.
+                    if (early)
+                        Error ??= $"closed by the server ({(int?)_socket.CloseStatus} {_socket.CloseStatusDescription}) after {Lines} lines{(_lastControl is null ? "" : $", last frame: {_lastControl}")}";
+                    return true;
                 }
                 filled += result.Count;
                 if (!result.EndOfMessage)
@@ -177,11 +231,64 @@ internal sealed class Viewer : IEntrySink
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
         {
-            if (!_done.Task.IsCompleted && !_closing)
-                Error ??= $"receive: {ex.GetBaseException().Message}";
+            if (_done.Task.IsCompleted || _closing)
+                return true;
+            if (Plan.ResumeUri is not null)
+            {
+                LastDisconnect = $"receive: {ex.GetBaseException().Message}";
+                return false;
+            }
+            Error ??= $"receive: {ex.GetBaseException().Message}";
+            return true;
         }
-        _connected.TrySetResult();
-        _done.TrySetResult();
+    }
+
+    /// <summary>
+    /// Connects again with the resume point of the last line received, trying until the server answers (it may be
+    /// starting again) or the reconnect window has passed (an error). True when connected.
+    /// </summary>
+    private async Task<bool> ReconnectAsync()
+    {
+        var window = Stopwatch.StartNew();
+        while (!_closing)
+        {
+            var resume = LastCursor ?? (LastEpoch is null ? null : FormattableString.Invariant($"{LastEpoch}:{LastSeq}"));
+            var socket = NewSocket();
+            try
+            {
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                attempt.CancelAfter(TimeSpan.FromSeconds(5));
+                await socket.ConnectAsync(Plan.ResumeUri!(resume), _invoker!, attempt.Token);
+                var previous = _socket;
+                _socket = socket;
+                previous.Dispose();
+                Reconnects++;
+                if (LastCursor is not null)
+                    ResumedByCursor++;
+                else
+                    ResumedBySequence++;
+                return true;
+            }
+            catch (Exception ex) when (ex is WebSocketException or HttpRequestException or OperationCanceledException or IOException)
+            {
+                socket.Dispose();
+                if (window.Elapsed > Plan.ReconnectWindow)
+                {
+                    Error ??= $"could not reconnect within {Plan.ReconnectWindow.TotalSeconds:0} s ({LastDisconnect}; last attempt: {ex.GetBaseException().Message})";
+                    return false;
+                }
+            }
+            try
+            {
+                // The server is not listening yet (it is starting again): try again in a moment, as a browser does.
+                await Task.Delay(TimeSpan.FromMilliseconds(100), _stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return false;
+            }
+        }
+        return false;
     }
 
     private void OnFrame(ReadOnlySpan<byte> frame)
@@ -196,6 +303,13 @@ internal sealed class Viewer : IEntrySink
                 _nowNanoseconds = NowNanoseconds();
                 var sink = new Sink(this);
                 FrameParser.VisitEntries(frame, ref sink);
+                if (Plan.ResumeUri is not null)
+                {
+                    string? cursor = LastCursor, epoch = LastEpoch;
+                    var seq = LastSeq;
+                    FrameParser.ReadResumePoint(frame, ref cursor, ref epoch, ref seq);
+                    (LastCursor, LastEpoch, LastSeq) = (cursor, epoch, seq);
+                }
                 break;
             case FrameKind.Connected:
                 Path = FrameParser.StringField(frame, "path");

@@ -17,6 +17,7 @@ namespace LogsMigration.Load.Infra;
 internal sealed class ServerProcess : IAsyncDisposable
 {
     private const int SigTerm = 15;
+    private const int SigKill = 9;
     private readonly Process _process;
     private readonly StreamWriter _log;
     private readonly HttpClient _http;
@@ -38,10 +39,15 @@ internal sealed class ServerProcess : IAsyncDisposable
     public HttpClient Http => _http;
     public string WsBase => $"ws://127.0.0.1:{Port}";
 
-    /// <summary>Starts the real service against <paramref name="engine"/>, with extra configuration as environment variables.</summary>
-    public static Task<ServerProcess> StartServiceAsync(HarnessSettings settings, DockerEngine engine, Tokens tokens, IReadOnlyDictionary<string, string> configuration, string logFile, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the real service against <paramref name="engine"/>, with extra configuration as environment variables,
+    /// on <paramref name="port"/> (a free one when null: a restarted service takes its predecessor's).
+    /// </summary>
+    public static Task<ServerProcess> StartServiceAsync(HarnessSettings settings, DockerEngine engine, Tokens tokens, IReadOnlyDictionary<string, string> configuration, string logFile, CancellationToken cancellationToken, int? port = null) =>
+        StartServiceOnAsync(settings, engine, tokens, configuration, logFile, port ?? FreePort(), cancellationToken);
+
+    private static Task<ServerProcess> StartServiceOnAsync(HarnessSettings settings, DockerEngine engine, Tokens tokens, IReadOnlyDictionary<string, string> configuration, string logFile, int port, CancellationToken cancellationToken)
     {
-        var port = FreePort();
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = Path.GetDirectoryName(settings.ServiceDll)! };
         info.ArgumentList.Add(settings.ServiceDll);
         info.ArgumentList.Add("--urls");
@@ -145,6 +151,17 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public async Task<string> MetricsAsync(CancellationToken cancellationToken) => await _http.GetStringAsync("metrics", cancellationToken);
 
+    /// <summary>Kills the process at once (SIGKILL: no shutdown, sessions and streams gone mid-line), as a crash or an OOM kill would.</summary>
+    public async Task KillAsync()
+    {
+        if (!Live.TryRemove(this, out _))
+            return;
+        if (!_process.HasExited)
+            _ = Kill(_process.Id, SigKill);
+        await _process.WaitForExitAsync();
+        await ReleaseAsync();
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!Live.TryRemove(this, out _))
@@ -163,6 +180,11 @@ internal sealed class ServerProcess : IAsyncDisposable
                 await _process.WaitForExitAsync();
             }
         }
+        await ReleaseAsync();
+    }
+
+    private async Task ReleaseAsync()
+    {
         await _pumps;
         await _log.DisposeAsync();
         _http.Dispose();

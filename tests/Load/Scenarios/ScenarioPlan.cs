@@ -25,6 +25,8 @@ internal static class ScenarioPlan
                 [(Target.Legacy, false), (Target.Unified, false), (Target.Unified, true)], ct)),
         new("big-lines", "64 KiB lines at 50/s for 30 s; 1 of 3 viewers reads slowly (10 lines/s) without stopping: RSS within the byte bounds",
             (c, ct) => BigLines.RunAsync(c, 3, 50, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100), ct)),
+        new("restart", "20 viewers of a container writing 500 lines/s; the service is killed (SIGKILL) mid-run and started again on its port; every viewer resumes by cursor",
+            (c, ct) => Restart.RunAsync(c, 20, 500, TimeSpan.FromSeconds(10), ct)),
     ];
 
     public static IReadOnlyList<Scenario> Full { get; } =

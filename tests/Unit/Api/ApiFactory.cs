@@ -40,14 +40,23 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
     };
 
     private readonly string? _extraJsonFile;
+    private readonly TimeProvider? _time;
 
     /// <param name="configure">Changes to the settings above.</param>
     /// <param name="extraJsonFile">A JSON file added last, reloaded on change (to flip flags by rewriting a file).</param>
-    public ApiFactory(Action<Dictionary<string, string?>>? configure = null, string? extraJsonFile = null)
+    /// <param name="time">The clock of the whole service (a FakeTimeProvider for tests about timers); the system's by default.</param>
+    public ApiFactory(Action<Dictionary<string, string?>>? configure = null, string? extraJsonFile = null, TimeProvider? time = null)
     {
         configure?.Invoke(_settings);
         _extraJsonFile = extraJsonFile;
+        _time = time;
     }
+
+    /// <summary>
+    /// How long a test waits for a frame or a handshake before it fails. Only a failing test waits this long; a loaded
+    /// CI machine must never turn a slow pass into a failure.
+    /// </summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
     public FakeLogSource Containers { get; } = new(LogSourceType.Container);
     public FakeLogSource ServiceSource { get; } = new(LogSourceType.Service);
@@ -66,6 +75,8 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
             services.RemoveAll<ILogSource>();
             services.AddSingleton<ILogSource>(Containers);
             services.AddSingleton<ILogSource>(ServiceSource);
+            if (_time is not null)
+                services.AddSingleton(_time);
         });
         builder.ConfigureLogging(logging =>
         {
@@ -99,7 +110,7 @@ public sealed class ApiFactory : WebApplicationFactory<Program>
             if (bearer is not null)
                 request.Headers.Authorization = $"Bearer {bearer}";
         };
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        using var cts = new CancellationTokenSource(Timeout);
         return await client.ConnectAsync(new Uri(Server.BaseAddress, pathAndQuery), cts.Token);
     }
 
@@ -127,7 +138,7 @@ public static class Frames
 {
     public static async Task<JsonElement?> Next(WebSocket socket, TimeSpan? timeout = null)
     {
-        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(10));
+        using var cts = new CancellationTokenSource(timeout ?? ApiFactory.Timeout);
         var buffer = new byte[64 * 1024];
         using var message = new MemoryStream();
         while (true)

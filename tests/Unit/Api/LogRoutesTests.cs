@@ -75,6 +75,7 @@ public sealed class LogRoutesTests : IAsyncLifetime
     {
         using var socket = await _api.Connect($"/ws/containers/web-1/logs?token={Viewer}&tail=0");
         Assert.Equal("connected", (await Frames.Next(socket))!.Value.Type());
+        await WaitForSubscribers(1);
         // Larger than the receive buffer, with multi-byte characters across its chunk boundaries.
         var message = System.Text.Encoding.UTF8.GetBytes(string.Concat(Enumerable.Repeat("héllo wörld ✓ ", 700)));
         await socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
@@ -256,6 +257,8 @@ public sealed class LogRoutesTests : IAsyncLifetime
         using var socket = await _api.Connect($"/ws/containers/web-1/logs?token={Viewer}&timestamps=false");
         await Frames.Next(socket);
         Assert.Equal("one", (await Frames.Next(socket))!.Value.Str("data"));
+        // "one" came from the history read; break the live read only once it is open (a read that opens later starts clean).
+        await Eventually.True(() => _api.Containers.LiveOpens == 1, "the live read to open");
         _api.Containers.BreakLiveReads(new LogSourceException(LogSourceErrorKind.Failed, "the daemon said no"));
         var (frames, status, _) = await Frames.UntilClosed(socket);
         var error = Assert.Single(frames);
@@ -327,6 +330,7 @@ public sealed class LogRoutesTests : IAsyncLifetime
     {
         using var socket = await _api.Connect($"/ws/containers/web-1/logs?token={Viewer}");
         await Frames.Next(socket);
+        await WaitForSubscribers(1);
         var http = _api.CreateClient();
 
         Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/admin/streams")).StatusCode);
@@ -354,10 +358,10 @@ public sealed class HeartbeatTests
         await using var api = new ApiFactory(s => s["Streaming:HeartbeatInterval"] = "00:00:01");
         using var socket = await api.Connect($"/ws/containers/web-1/logs?token={ApiFactory.Token()}&tail=0");
         Assert.Equal("connected", (await Frames.Next(socket))!.Value.Type());
-        var heartbeat = (await Frames.Next(socket, TimeSpan.FromSeconds(5)))!.Value;
+        var heartbeat = (await Frames.Next(socket))!.Value;
         Assert.Equal("heartbeat", heartbeat.Type());
         Assert.True(heartbeat.TryGetProperty("timestamp", out _));
-        var second = (await Frames.Next(socket, TimeSpan.FromSeconds(5)))!.Value;
+        var second = (await Frames.Next(socket))!.Value;
         Assert.Equal("heartbeat", second.Type());
     }
 }
@@ -393,6 +397,8 @@ public sealed class FaultTests
         using var socket = await api.Connect($"/ws/containers/web-1/logs?token={ApiFactory.Token()}&timestamps=false");
         await Frames.Next(socket);
         Assert.Equal("one", (await Frames.Next(socket))!.Value.Str("data"));
+        // "one" came from the history read; break the live read only once it is open (a read that opens later starts clean).
+        await Eventually.True(() => api.Containers.LiveOpens == 1, "the live read to open");
         api.Containers.BreakLiveReads(new InvalidOperationException("a bug in a source"));
         var (frames, status, _) = await Frames.UntilClosed(socket);
         Assert.Equal("internal_error", Assert.Single(frames).Str("code"));

@@ -72,6 +72,17 @@ public sealed class FakeLogSource : ILogSource
             Write(text?.Invoke(i) ?? $"line {LineCount + 1}");
     }
 
+    /// <summary>Appends <paramref name="count"/> lines at once: an open live read returns them all in one batch.</summary>
+    public void WriteBurst(int count)
+    {
+        lock (_gate)
+        {
+            for (var i = 0; i < count; i++)
+                _lines.Add(new SourceRecord(new LogTimestamp(Origin.UnixNanoseconds + (_lines.Count + 1) * 1000L), false, OutputStream.Stdout, $"line {_lines.Count + 1}", LogSeverity.Info));
+            SignalLocked();
+        }
+    }
+
     /// <summary>The resource stops: live reads end after the lines already written.</summary>
     public void End()
     {

@@ -5,7 +5,6 @@ using Microsoft.Extensions.DependencyInjection;
 using LogsMigration.Pipeline.Sources;
 using LogsMigration.Pipeline.Streaming;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Time.Testing;
 
 namespace LogsMigration.Tests.Unit.Fakes;
 
@@ -29,7 +28,7 @@ public sealed class PipelineHarness : IAsyncDisposable
     public static LogMetrics NewMetrics() =>
         new(new Microsoft.Extensions.DependencyInjection.ServiceCollection().AddMetrics().BuildServiceProvider()
             .GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>());
-    public FakeTimeProvider Time { get; } = new();
+    public RecordingTimeProvider Time { get; } = new();
     public PipelineOptions Options { get; }
     public LogStreamManager Manager { get; }
 

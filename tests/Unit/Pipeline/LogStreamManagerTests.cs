@@ -24,7 +24,6 @@ public sealed class LogStreamManagerTests
         var subscriptions = await Task.WhenAll(joins);
 
         Assert.Equal(1, h.Source.HistoryOpens);
-        Assert.Equal(1, h.Source.LiveOpens);
         Assert.Equal(1, h.Manager.StreamCount);
         var info = Assert.Single(h.Manager.ListStreams());
         Assert.Equal(1000, info.Subscribers);
@@ -35,6 +34,8 @@ public sealed class LogStreamManagerTests
             var events = await Read(subscription, 6);
             Assert.Equal(["line 6", "line 7", "line 8", "line 9", "line 10", "live"], Texts(events));
         }
+        // Counted once "live" arrived: a subscriber is served once the history is in, a moment before the live read opens.
+        Assert.Equal(1, h.Source.LiveOpens);
         foreach (var subscription in subscriptions)
             await subscription.DisposeAsync();
     }
@@ -161,9 +162,12 @@ public sealed class LogStreamManagerTests
         var a = await h.Subscribe();
         var b = await h.Subscribe();
         Assert.True(h.Manager.TryGetStream(Key, out var stream));
+        // The subscribers are served once the history is in, a moment before the live read opens: watch that one.
+        await Eventually.True(() => h.Source.LiveOpens == 1, "the live read to open");
         var upstream = h.Source.ReadTokens.Last();
         await a.DisposeAsync();
         await b.DisposeAsync();
+        await Eventually.True(() => h.Time.TimersCreated(h.Options.IdleGrace) == 1, "the idle grace to start");
 
         h.Time.Advance(TimeSpan.FromSeconds(29));
         Assert.False(upstream.IsCancellationRequested);
@@ -250,6 +254,8 @@ public sealed class LogStreamManagerTests
         await using var h = new PipelineHarness();
         h.Source.WriteMany(3);
         var subscriptions = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => h.Subscribe(tail: 3)));
+        // Break the live read once it is open: one that opens after the break starts clean (the fake's reopen rule).
+        await Eventually.True(() => h.Source.LiveOpens == 1, "the live read to open");
         h.Source.BreakLiveReads(new LogSourceException(LogSourceErrorKind.NotFound, "No such container: c0ffee"));
 
         foreach (var subscription in subscriptions)
@@ -296,8 +302,11 @@ public sealed class LogStreamManagerTests
         Assert.Equal(StreamNoticeKind.UpstreamRetrying, retrying.Kind);
         Assert.Equal(UpstreamState.Retrying, h.Manager.ListStreams().Single().State);
         h.Source.Write("written while down");
+        // The notice goes out before the stream starts its backoff: move the clock only once that wait exists.
+        await Eventually.True(() => h.Time.TimersCreated(TimeSpan.FromSeconds(1)) == 1, "the first backoff to start");
         h.Time.Advance(TimeSpan.FromSeconds(1));   // first retry fails again
         await Eventually.True(() => h.Source.LiveOpens == 2, "the first retry");
+        await Eventually.True(() => h.Time.TimersCreated(TimeSpan.FromSeconds(2)) == 1, "the doubled backoff to start");
         h.Time.Advance(TimeSpan.FromSeconds(2));   // backoff doubled; this one succeeds
         var resumed = await NextNotice(s);
         Assert.Equal(StreamNoticeKind.UpstreamResumed, resumed.Kind);
@@ -349,6 +358,7 @@ public sealed class LogStreamManagerTests
         await using var h = new PipelineHarness();
         h.Source.WriteMany(10);
         await using var live = await h.Subscribe(tail: 0);
+        await Eventually.True(() => h.Source.LiveOpens == 1, "the live read to open");
         var readsBefore = h.Source.Starts.Count;
         await using var s = await h.Subscribe(tail: 4, follow: false);
         Assert.Equal(["line 7", "line 8", "line 9", "line 10"], Texts(await ReadToEnd(s)));
@@ -385,11 +395,13 @@ public sealed class LogStreamManagerTests
     {
         await using var h = new PipelineHarness(o => o.StallTimeout = TimeSpan.FromSeconds(8));
         await using var slow = await h.Subscribe(tail: 0);
-        // One upstream read of 200 lines: one chunk, which the subscriber takes whole and then reads line by line.
-        h.Source.WriteMany(200);
-        // The head moves when the line is sequenced, before the broadcast reaches the queue: wait for the queue itself.
-        await Eventually.True(() => h.Manager.ListStreams().Single().QueuedEntries == 200, "the chunk to be fanned out");
-        Assert.True(slow.TryRead(out _));
+        // One upstream read of 200 lines (written at once, or the read could take them in several): one chunk, which
+        // the subscriber takes whole and then reads line by line.
+        await Eventually.True(() => h.Source.LiveOpens == 1, "the live read to open");
+        h.Source.WriteBurst(200);
+        // Sequenced (the head) comes a moment before queued for the subscriber: wait for the chunk itself.
+        await Eventually.True(() => slow.TryRead(out _), "the chunk to reach the subscriber");
+        Assert.Equal(200, h.Manager.ListStreams().Single().HeadSequence);
         for (var second = 1; second <= 20; second++)
         {
             // New lines keep queuing behind the held chunk while the client takes four lines a second: 80 of its 200

@@ -186,6 +186,8 @@ public sealed class ResumeCursorTests
         h.Source.BreakLiveReads(new LogSourceException(LogSourceErrorKind.Unavailable, "connection reset"));
         await Eventually.True(() => h.Manager.ListStreams().Single().State == UpstreamState.Retrying, "the retry");
         h.Source.Write("b2", At(99.5), "b");
+        // The state changes before the backoff starts: move the clock once its timer exists.
+        await Eventually.True(() => h.Time.TimersCreated(TimeSpan.FromSeconds(1)) == 1, "the backoff to start");
         h.Time.Advance(TimeSpan.FromSeconds(1));
         h.Source.Write("a2", At(101), "a");
 
@@ -207,6 +209,8 @@ public sealed class ResumeCursorTests
         await Eventually.True(() => h.Manager.ListStreams().Single().State == UpstreamState.Retrying, "the retry");
         // stderr's copier stamped this line before stdout's last one, but it reached the log after it.
         h.Source.Write("err late", At(19.5));
+        // The state changes before the backoff starts: move the clock once its timer exists.
+        await Eventually.True(() => h.Time.TimersCreated(TimeSpan.FromSeconds(1)) == 1, "the backoff to start");
         h.Time.Advance(TimeSpan.FromSeconds(1));
         h.Source.Write("out 3", At(21));
         var events = await Read(s, 2);
@@ -241,10 +245,13 @@ public sealed class ResumeCursorTests
         h.Source.BreakLiveReads(new LogSourceException(LogSourceErrorKind.Unavailable, "connection reset"));
 
         var ended = ReadToEnd(s, TimeSpan.FromSeconds(60));
+        // Each failed attempt starts a backoff (1 s, then 2 s): move the clock once that timer exists, or the move is lost.
+        int Backoffs() => h.Time.TimersCreated(TimeSpan.FromSeconds(1)) + h.Time.TimersCreated(TimeSpan.FromSeconds(2));
         for (var i = 0; i < 60 && !ended.IsCompleted; i++)
         {
             var opens = h.Source.LiveOpens;
-            await Eventually.True(() => ended.IsCompleted || h.Manager.ListStreams().SingleOrDefault()?.State != UpstreamState.Live, "a retry to wait");
+            var attempt = i;
+            await Eventually.True(() => ended.IsCompleted || Backoffs() > attempt, "a retry to wait");
             h.Time.Advance(TimeSpan.FromSeconds(2));
             await Eventually.True(() => ended.IsCompleted || h.Source.LiveOpens > opens, "the next attempt");
         }
