@@ -9,11 +9,10 @@ namespace LogsMigration.Tests.Integration.Api;
 /// <c>docker service logs --tail 100</c> of a service with a quiet replica, two busy ones and a task that already
 /// exited gives 100 lines of each busy task and every line of the quiet and the exited one. Both paths must give
 /// exactly those lines. The unified path serves a joining client's history from the stream's replay ring, which
-/// today keeps the newest <c>Pipeline:ReplayEntries</c> lines of all tasks together: the quiet replica's and the
-/// exited task's older lines are evicted by the busy ones and silently missing. Pending the per-partition history
-/// of the pipeline; enable with it (remove the trait).
+/// kept the newest <c>Pipeline:ReplayEntries</c> lines of all tasks together, so the quiet replica's and the exited
+/// task's older lines were evicted by the busy ones and silently missing; the stream now keeps each task's newest
+/// lines apart (<c>PartitionTails</c>).
 /// </summary>
-[Trait("Pending", "per-partition-history")]
 [Collection(SequentialCollection.Name)]
 public sealed class ServiceHistoryPerTaskTests : IAsyncLifetime
 {
