@@ -48,7 +48,7 @@ internal sealed partial class LogStream
     private readonly ReplayBuffer _replay;
     private readonly PartitionTails? _tails;
     private readonly BufferBudget _budget;
-    private readonly TransformBlock<PositionedRecord[], LogEntry[]> _sequencer;
+    private readonly TransformBlock<Ingest, LogEntry[]> _sequencer;
     private readonly BroadcastBlock<LogEntry[]> _broadcast;
     private readonly TaskCompletionSource _historyLoaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Dictionary<SubscriberQueue, IDisposable> _links = [];
@@ -59,6 +59,7 @@ internal sealed partial class LogStream
     private long _historyCount = -1;
     private ITimer? _idleTimer;
     private long _idleGeneration;
+    private StreamNotice? _retrying;
     private ITimer? _stallTimer;
     private Task _pump = Task.CompletedTask;
 
@@ -77,7 +78,7 @@ internal sealed partial class LogStream
         _tails = source.TailPartitionKey is { } partitionKey ? new PartitionTails(partitionKey, options.ReplayEntries, options.TailPartitions) : null;
         // The ingest bound is in lines; the blocks count chunks of up to ChunkedRead.MaxRecords lines.
         var ingestChunks = Math.Max(2, options.IngestBufferEntries / ChunkedRead.MaxRecords);
-        _sequencer = new TransformBlock<PositionedRecord[], LogEntry[]>(Stamp, new ExecutionDataflowBlockOptions
+        _sequencer = new TransformBlock<Ingest, LogEntry[]>(Stamp, new ExecutionDataflowBlockOptions
         {
             BoundedCapacity = ingestChunks,
             MaxDegreeOfParallelism = 1,
@@ -166,6 +167,8 @@ internal sealed partial class LogStream
             }
             var queue = new SubscriberQueue(_options.SubscriberQueueEntries, _replay.HeadSequence, lossless: false, _time, () => _fault, _options.SubscriberQueueBytes, _budget);
             _links.Add(queue, _broadcast.LinkTo(queue, PropagateCompletion));
+            if (_retrying is { } retrying)
+                queue.Notify(retrying);
             return new LogSubscription(Key, Epoch, history, lastDelivered, queue, Release, leading, selectedHistoryEnd: selectedEnd, resume: resume);
         }
     }
@@ -354,8 +357,14 @@ internal sealed partial class LogStream
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private LogEntry[] Stamp(PositionedRecord[] records)
+    /// <summary>What the pump hands the sequencer: lines, or a notice that must keep its place after them.</summary>
+    private readonly record struct Ingest(PositionedRecord[] Records, StreamNotice? Notice = null);
+
+    private LogEntry[] Stamp(Ingest ingest)
     {
+        if (ingest.Notice is { } notice)
+            return NoticeChunk.Create(notice);
+        var records = ingest.Records;
         var entries = new LogEntry[records.Length];
         lock (_gate)
         {
@@ -442,7 +451,7 @@ internal sealed partial class LogStream
                         failingSince = null;
                         backoff = _options.RetryInitialBackoff;
                         SetState(UpstreamState.Live);
-                        NotifyAll(new StreamNotice(StreamNoticeKind.UpstreamResumed, "The log source answers again; lines continue where they stopped."));
+                        await NotifyAllAsync(new StreamNotice(StreamNoticeKind.UpstreamResumed, "The log source answers again; lines continue where they stopped."), cancellationToken);
                     }
                     var positioned = Position(chunk, tracker, seam);
                     if (positioned.Length > 0)
@@ -470,7 +479,7 @@ internal sealed partial class LogStream
                 {
                     failingSince = now;
                     SetState(UpstreamState.Retrying);
-                    NotifyAll(new StreamNotice(StreamNoticeKind.UpstreamRetrying, $"The log source stopped answering ({ex.Message}); retrying."));
+                    await NotifyAllAsync(new StreamNotice(StreamNoticeKind.UpstreamRetrying, $"The log source stopped answering ({ex.Message}); retrying."), cancellationToken);
                 }
                 else if (_time.GetElapsedTime(failingSince.Value) >= _options.RetryGiveUpAfter)
                 {
@@ -548,17 +557,20 @@ internal sealed partial class LogStream
     private async ValueTask SendAsync(PositionedRecord[] records, CancellationToken cancellationToken)
     {
         _metrics.EntriesRead.Add(records.Length, _tags);
-        if (!await _sequencer.SendAsync(records, cancellationToken))
+        if (!await _sequencer.SendAsync(new Ingest(records), cancellationToken))
             throw new InvalidOperationException("The sequencer stopped accepting lines.");
     }
 
-    private void NotifyAll(StreamNotice notice)
+    /// <summary>
+    /// Tells every subscriber, through the graph itself so the notice comes after every line read before it; a client
+    /// that joins while the stream retries is told when it attaches.
+    /// </summary>
+    private async ValueTask NotifyAllAsync(StreamNotice notice, CancellationToken cancellationToken)
     {
         lock (_gate)
-        {
-            foreach (var queue in _links.Keys)
-                queue.Notify(notice);
-        }
+            _retrying = notice.Kind == StreamNoticeKind.UpstreamRetrying ? notice : null;
+        if (!await _sequencer.SendAsync(new Ingest([], notice), cancellationToken))
+            throw new InvalidOperationException("The sequencer stopped accepting lines.");
     }
 
     private void CloseStalledSubscribers()

@@ -37,6 +37,9 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
     private long _dropped;
     private int _queued;
     private long _queuedBytes;
+    private const int MaxDroppedNotices = 4;
+    private readonly Queue<StreamNotice> _droppedNotices = new();
+    private StreamNotice? _lastNotice;
     private long _progressTimestamp;
     private TaskCompletionSource? _room;
     private bool _closed;
@@ -96,6 +99,11 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
     /// </summary>
     public void Enqueue(LogEntry[] chunk)
     {
+        if (NoticeChunk.TryGet(chunk, out var notice))
+        {
+            Notify(notice);
+            return;
+        }
         lock (_gate)
         {
             var start = 0;
@@ -127,6 +135,15 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
             {
                 TakenLocked(oldest);
                 Interlocked.Add(ref _dropped, oldest.Count);
+                // A notice is a change of state, not a line: it is not counted in a gap, so it must not vanish.
+                // Everything dropped was older than what stays, so it is given first on the next read.
+                if (oldest.Notice is { } dropped)
+                {
+                    // The newest few are enough to tell what happened (retrying, resumed, retrying…).
+                    if (_droppedNotices.Count == MaxDroppedNotices)
+                        _droppedNotices.Dequeue();
+                    _droppedNotices.Enqueue(dropped);
+                }
             }
         }
     }
@@ -185,7 +202,13 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
     public void Notify(StreamNotice notice)
     {
         lock (_gate)
+        {
+            // A joiner told of a retry when it attached may see the same notice again from the graph.
+            if (ReferenceEquals(notice, _lastNotice))
+                return;
+            _lastNotice = notice;
             _channel.Writer.TryWrite(new QueuedItem(notice));
+        }
     }
 
     /// <summary>
@@ -196,6 +219,11 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
     {
         lock (_gate)
         {
+            if (_droppedNotices.TryDequeue(out var notice))
+            {
+                item = new QueuedItem(notice);
+                return true;
+            }
             if (!_channel.Reader.TryRead(out item))
                 return false;
             NoteProgress();

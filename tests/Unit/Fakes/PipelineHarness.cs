@@ -63,6 +63,27 @@ public sealed class PipelineHarness : IAsyncDisposable
         return events;
     }
 
+    /// <summary>Reads what the subscription has until it has nothing more for a moment (it has not ended).</summary>
+    public static async Task<List<StreamEvent>> ReadToEndOrIdle(LogSubscription subscription, TimeSpan? idle = null)
+    {
+        var events = new List<StreamEvent>();
+        while (true)
+        {
+            while (subscription.TryRead(out var e))
+                events.Add(e);
+            using var cts = new CancellationTokenSource(idle ?? TimeSpan.FromMilliseconds(500));
+            try
+            {
+                if (!await subscription.WaitToReadAsync(cts.Token))
+                    return events;
+            }
+            catch (OperationCanceledException) when (cts.IsCancellationRequested)
+            {
+                return events;
+            }
+        }
+    }
+
     public static long[] Sequences(IEnumerable<StreamEvent> events) =>
         events.Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!.Sequence).ToArray();
 

@@ -338,3 +338,74 @@ public sealed class StreamTimerTests
         Assert.Equal(0, h.Manager.StreamCount);
     }
 }
+
+/// <summary>Upstream notices keep their place among the lines, survive a queue overflow, and reach late joiners.</summary>
+public sealed class NoticeOrderTests
+{
+    private static readonly LogSourceException Reset = new(LogSourceErrorKind.Unavailable, "connection reset");
+
+    [Fact]
+    public async Task Retrying_AfterABurstOfLines_ComesAfterEveryLineReadBeforeTheFault()
+    {
+        await using var h = new PipelineHarness(o => o.RetryInitialBackoff = TimeSpan.FromMinutes(1));
+        await using var s = await h.Subscribe(tail: 0);
+        await Eventually.True(() => h.Source.LiveOpens == 1, "the live read to open");
+        h.Source.WriteMany(5000);
+        h.Source.BreakLiveReads(Reset);
+        var events = new List<StreamEvent>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!events.Any(e => e.Kind == StreamEventKind.Notice) && await s.WaitToReadAsync(cts.Token))
+        {
+            while (s.TryRead(out var e))
+                events.Add(e);
+        }
+        var notice = events.FindIndex(e => e.Kind == StreamEventKind.Notice);
+        Assert.Equal(StreamNoticeKind.UpstreamRetrying, events[notice].Notice!.Kind);
+        Assert.Equal(5000, events.Take(notice).Count(e => e.Kind == StreamEventKind.Entry));
+    }
+
+    [Fact]
+    public async Task Retrying_InTheQueueOfASubscriberThatOverflows_IsStillDelivered()
+    {
+        await using var h = new PipelineHarness(o =>
+        {
+            o.RetryInitialBackoff = TimeSpan.FromSeconds(1);
+            o.SubscriberQueueEntries = 16;
+        });
+        await using var s = await h.Subscribe(tail: 0);
+        await Eventually.True(() => h.Source.LiveOpens == 1, "the live read to open");
+        h.Source.WriteMany(20);
+        await Eventually.True(() => h.Manager.ListStreams().Single().HeadSequence == 20, "the lines to be sequenced");
+        h.Source.BreakLiveReads(Reset);
+        await Eventually.True(() => h.Manager.ListStreams().Single().State == UpstreamState.Retrying, "the retry");
+        // Far more lines than the queue holds arrive after the notice: the notice is the oldest item in the queue.
+        // In several reads' chunks (at most 256 lines each), so the queue drops whole chunks from its head.
+        h.Source.WriteMany(600);
+        await Eventually.True(() =>
+        {
+            h.Time.Advance(TimeSpan.FromSeconds(1));
+            return h.Manager.ListStreams().Single().HeadSequence == 620;
+        }, "the reopened read to give the new lines");
+
+        var events = await PipelineHarness.ReadToEndOrIdle(s);
+        Assert.Contains(events, e => e.Kind == StreamEventKind.Notice && e.Notice!.Kind == StreamNoticeKind.UpstreamRetrying);
+        Assert.Contains(events, e => e.Kind == StreamEventKind.Gap);
+    }
+
+    [Fact]
+    public async Task Subscriber_JoiningWhileTheStreamRetries_IsToldAtOnce()
+    {
+        await using var h = new PipelineHarness(o => o.RetryInitialBackoff = TimeSpan.FromMinutes(1));
+        h.Source.WriteMany(3);
+        await using var first = await h.Subscribe(tail: 3);
+        await Eventually.True(() => h.Source.LiveOpens == 1, "the live read to open");
+        h.Source.BreakLiveReads(Reset);
+        await Eventually.True(() => h.Manager.ListStreams().Single().State == UpstreamState.Retrying, "the retry");
+
+        await using var late = await h.Subscribe(tail: 3);
+        var events = await PipelineHarness.ReadToEndOrIdle(late);
+        Assert.Equal(["line 1", "line 2", "line 3"], PipelineHarness.Texts(events));
+        Assert.Equal(StreamEventKind.Notice, events[^1].Kind);
+        Assert.Equal(StreamNoticeKind.UpstreamRetrying, events[^1].Notice!.Kind);
+    }
+}
