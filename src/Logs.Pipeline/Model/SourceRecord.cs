@@ -25,5 +25,5 @@ public sealed record SourceRecord(
 
     /// <summary>A marker that lines are missing at this point of the stream (see <see cref="Incomplete"/>).</summary>
     public static SourceRecord IncompleteMarker(LogTimestamp at, string message) =>
-        new(at, false, OutputStream.System, message, LogSeverity.Warning) { Incomplete = message };
+        new(at, TimestampIsReceiveTime: true, OutputStream.System, message, LogSeverity.Warning) { Incomplete = message };
 }

@@ -12,7 +12,7 @@ namespace LogsMigration.Tests.Integration.Api;
 public sealed class ParityTests : IAsyncLifetime
 {
     // Fields that describe the path or the moment of sending, not the log.
-    private static readonly HashSet<string> PathFields = ["seq", "epoch", "path"];
+    private static readonly HashSet<string> PathFields = ["seq", "epoch", "cursor", "path"];
 
     private string _endpoint = "";
     private ServiceProcess _service = null!;
