@@ -22,15 +22,25 @@ internal sealed class CursorFilter<T> where T : class
     private readonly string? _partitionKey;
     private int _searching;
 
-    public CursorFilter(StreamPosition position, string? partitionKey, TimeSpan margin, int maxHeld)
+    /// <param name="readFrom">
+    /// Where the read being filtered starts, if it is a read from the source: a partition whose last line is more than
+    /// the margin before it will not meet that line again, and every line of it in the read is new.
+    /// </param>
+    public CursorFilter(StreamPosition position, string? partitionKey, TimeSpan margin, int maxHeld, LogTimestamp? readFrom = null)
     {
         _floor = position.Floor;
         _partitionKey = partitionKey;
         _marginNanos = margin.Ticks * 100;
         _maxHeld = maxHeld;
         foreach (var at in position.PartitionArray)
-            _partitions[at.Partition] = new Partition(at);
-        _searching = _partitions.Count;
+        {
+            var partition = new Partition(at);
+            if (readFrom is { } from && at.LastTimestamp < from.UnixNanoseconds - _marginNanos)
+                partition.State = SearchState.Found;
+            else
+                _searching++;
+            _partitions[at.Partition] = partition;
+        }
     }
 
     /// <summary>True once every listed partition was found or declared lost: from then on every line passes.</summary>
@@ -49,14 +59,18 @@ internal sealed class CursorFilter<T> where T : class
                 output.Add(item);
             return;
         }
+        var at = partition.At;
+        var isLast = line == at.LastLine && record.Timestamp.UnixNanoseconds == at.LastTimestamp;
         switch (partition.State)
         {
+            // The last line itself, read again (Docker repeats lines around a rotation): not new.
+            case SearchState.Found when isLast:
+                return;
             case SearchState.Found or SearchState.Lost:
                 output.Add(item);
                 return;
         }
-        var at = partition.At;
-        if (line == at.LastLine)
+        if (isLast)
         {
             // Everything held was stamped later but written before the last line seen: already passed on.
             partition.State = SearchState.Found;

@@ -94,17 +94,32 @@ internal sealed class PositionTracker
     }
 
     /// <summary>
-    /// Where a read that must re-find this position starts: the oldest partition's last line, less the margin that
-    /// lines of one partition may be stamped out of order (stdout and stderr are stamped by two copiers). Null when
-    /// nothing was passed on yet.
+    /// Where a read that must re-find this position starts: the margin before the newest partition's last line, lowered
+    /// for every partition whose last line falls near that point, so each partition is either clearly inside the read
+    /// (its last line is re-read and found again) or clearly before it (all its lines in the read are new). A task
+    /// quiet for hours does not drag the read back hours. Null when nothing was passed on yet.
     /// </summary>
     public static LogTimestamp? ReadFrom(StreamPosition position, TimeSpan margin)
     {
-        if (position.PartitionArray.Length == 0)
-            return position.Floor == long.MinValue ? null : new LogTimestamp(position.Floor);
-        var oldest = long.MaxValue;
-        foreach (var partition in position.PartitionArray)
-            oldest = Math.Min(oldest, partition.LastTimestamp);
-        return new LogTimestamp(Math.Max(0, oldest - (long)(margin.Ticks * 100)));
+        var partitions = position.PartitionArray;
+        if (partitions.Length == 0)
+            return position.Floor <= 0 ? null : new LogTimestamp(position.Floor);
+        var marginNanos = margin.Ticks * 100;
+        var newestFirst = partitions.Select(p => p.LastTimestamp).OrderDescending().ToArray();
+        var since = newestFirst[0] - marginNanos;
+        foreach (var last in newestFirst)
+        {
+            // Ambiguous when within a margin of the read's start: lower the start to take it inside.
+            if (last >= since - marginNanos && last - marginNanos < since)
+                since = last - marginNanos;
+        }
+        return new LogTimestamp(Math.Max(0, since));
+    }
+
+    /// <summary>Lines passed on that a new tracker must still recognise as repeats (a seeded one: each partition's last line).</summary>
+    public void RememberLastLines(StreamPosition position)
+    {
+        foreach (var at in position.PartitionArray)
+            Remember(at.LastLine);
     }
 }

@@ -21,6 +21,9 @@ public sealed class ResumeCursor
     private const int PartitionBytes = 8 + 8 + 8;
     private const int ChecksumBytes = 4;
 
+    /// <summary>Latest time a cursor may name: the year 2200, in Unix nanoseconds (Docker's times fit long until 2262).</summary>
+    private const long MaxTimestamp = 7_258_118_400_000_000_000;
+
     private ResumeCursor(ulong key, uint epoch, long sequence, StreamPosition position)
     {
         KeyIdentity = key;
@@ -112,6 +115,7 @@ public sealed class ResumeCursor
             return false;
         }
         var partitions = new PartitionPosition[count];
+        var ids = new HashSet<ulong>();
         var offset = HeaderBytes;
         for (var i = 0; i < count; i++)
         {
@@ -120,6 +124,17 @@ public sealed class ResumeCursor
                 BinaryPrimitives.ReadInt64LittleEndian(span[(offset + 8)..]),
                 BinaryPrimitives.ReadUInt64LittleEndian(span[(offset + 16)..]));
             offset += PartitionBytes;
+            if (!ids.Add(partitions[i].Partition) || partitions[i].LastTimestamp is < 0 or > MaxTimestamp)
+            {
+                error = "resume is not a valid cursor: it names a partition twice or a time no log has.";
+                return false;
+            }
+        }
+        var floor = BinaryPrimitives.ReadInt64LittleEndian(span[21..]);
+        if (floor != long.MinValue && floor is < 0 or > MaxTimestamp)
+        {
+            error = "resume is not a valid cursor: its floor is a time no log has.";
+            return false;
         }
         cursor = new ResumeCursor(
             BinaryPrimitives.ReadUInt64LittleEndian(span[1..]),

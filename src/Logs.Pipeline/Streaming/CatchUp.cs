@@ -30,8 +30,9 @@ public sealed class CatchUp
     {
         var since = PositionTracker.ReadFrom(from, options.SeamMargin);
         var start = new SourceStart(options.ResumeReadEntries, since, Follow: false);
-        var filter = new CursorFilter<SourceRecord>(from, source.TailPartitionKey, options.SeamMargin, options.RepeatWindowEntries);
+        var filter = new CursorFilter<SourceRecord>(from, source.TailPartitionKey, options.SeamMargin, options.RepeatWindowEntries, since);
         var tracker = new PositionTracker(source.TailPartitionKey, options.CursorPartitions, options.RepeatWindowEntries, from);
+        tracker.RememberLastLines(from);
         var entries = new List<LogEntry>();
         var passed = new List<SourceRecord?>();
         await foreach (var record in source.ReadAsync(key, start, cancellationToken).ConfigureAwait(false))

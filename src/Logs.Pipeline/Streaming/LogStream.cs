@@ -315,12 +315,15 @@ internal sealed partial class LogStream
             var partition = PositionTracker.PartitionOf(entry.Record, _source.TailPartitionKey);
             if (!unresolved.TryGetValue(partition, out var at) || found.Contains(partition))
                 continue;
-            if (entry.Line == at.LastLine)
+            if (entry.Line == at.LastLine && entry.Timestamp.UnixNanoseconds == at.LastTimestamp)
                 found.Add(partition);
             else if (entry.Timestamp.UnixNanoseconds > at.LastTimestamp)
                 return false;
         }
-        return true;
+        // A partition not met at all: fine while the ring still holds everything it ever read (the partition wrote
+        // nothing since); once it has dropped lines, that partition's later lines may be among them (a quiet task
+        // beside busy ones): read them from the source.
+        return found.Count == unresolved.Count || _replay.OldestSequence == 1;
     }
 
     private ValueTask Release(SubscriberQueue? queue)
@@ -440,31 +443,25 @@ internal sealed partial class LogStream
         while (true)
         {
             var position = tracker.Position;
-            var start = PositionTracker.ReadFrom(position, _options.SeamMargin) is { } since ? SourceStart.LiveFrom(since) : SourceStart.LiveAll();
-            var seam = new CursorFilter<SourceRecord>(position, _source.TailPartitionKey, _options.SeamMargin, _options.RepeatWindowEntries);
+            var since = PositionTracker.ReadFrom(position, _options.SeamMargin);
+            var start = since is { } from ? SourceStart.LiveFrom(from) : SourceStart.LiveAll();
+            var seam = new CursorFilter<SourceRecord>(position, _source.TailPartitionKey, _options.SeamMargin, _options.RepeatWindowEntries, since);
             try
             {
                 await foreach (var chunk in ChunkedRead.ReadAsync(token => _source.ReadAsync(Key, start, token), cancellationToken))
                 {
-                    if (failingSince is not null && chunk.Count > 0)
+                    var positioned = Position(chunk, tracker, seam);
+                    // Healthy only once a new line got through: a reopened read always starts by giving the margin's
+                    // lines again, and one that does only that and fails must not reset the give-up clock.
+                    if (failingSince is not null && positioned.Any(p => p.Line != 0))
                     {
                         failingSince = null;
                         backoff = _options.RetryInitialBackoff;
                         SetState(UpstreamState.Live);
                         await NotifyAllAsync(new StreamNotice(StreamNoticeKind.UpstreamResumed, "The log source answers again; lines continue where they stopped."), cancellationToken);
                     }
-                    var positioned = Position(chunk, tracker, seam);
                     if (positioned.Length > 0)
                         await SendAsync(positioned, cancellationToken);
-                    if (!seam.Settled && chunk.Count < ChunkedRead.MaxRecords)
-                    {
-                        // A short chunk: the read has given all it had, so the lines from before the seam are through.
-                        // A partition still holding lines never met its last line again (rotated away): say so, go on.
-                        var lost = new List<SourceRecord?>();
-                        seam.Finish(lost);
-                        if (lost.Count > 0)
-                            await SendAsync(Position(lost, tracker, seam: null), cancellationToken);
-                    }
                 }
                 var held = new List<SourceRecord?>();
                 seam.Finish(held);
