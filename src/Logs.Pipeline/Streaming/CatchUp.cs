@@ -35,8 +35,17 @@ public sealed class CatchUp
         tracker.RememberLastLines(from);
         var entries = new List<LogEntry>();
         var passed = new List<SourceRecord?>();
+        var bytes = 0L;
         await foreach (var record in source.ReadAsync(key, start, cancellationToken).ConfigureAwait(false))
         {
+            if (bytes > options.ReplayBytes)
+            {
+                // Held for one client before it is attached: bounded like one replay buffer. What is past the bound is
+                // given up with a marker, and the client goes on from the shared stream's buffer.
+                entries.Add(new LogEntry(key, 0, epoch, SourceRecord.IncompleteMarker(LogTimestamp.FromDateTimeOffset(time.GetUtcNow()),
+                    "More lines were written since this client's cursor than a resume holds; lines may be missing here.")));
+                return new CatchUp([.. entries], tracker.Position);
+            }
             passed.Clear();
             if (record.Incomplete is not null || filter.Settled)
                 passed.Add(record);
@@ -67,7 +76,9 @@ public sealed class CatchUp
             var line = LineIdentity.Of(record);
             if (tracker.IsRepeat(line))
                 return;
-            entries.Add(new LogEntry(key, 0, epoch, record, line, tracker.Advance(record, line)));
+            var entry = new LogEntry(key, 0, epoch, record, line, tracker.Advance(record, line));
+            bytes += entry.ApproximateSize;
+            entries.Add(entry);
         }
     }
 }

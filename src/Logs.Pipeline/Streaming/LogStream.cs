@@ -75,7 +75,7 @@ internal sealed partial class LogStream
         _onClosed = onClosed;
         _budget = budget;
         _replay = new ReplayBuffer(options.ReplayEntries, options.ReplayBytes, budget);
-        _tails = source.TailPartitionKey is { } partitionKey ? new PartitionTails(partitionKey, options.ReplayEntries, options.TailPartitions) : null;
+        _tails = source.TailPartitionKey is { } partitionKey ? new PartitionTails(partitionKey, options.ReplayEntries, options.TailPartitions, options.ReplayBytes) : null;
         // The ingest bound is in lines; the blocks count chunks of up to ChunkedRead.MaxRecords lines.
         var ingestChunks = Math.Max(2, options.IngestBufferEntries / ChunkedRead.MaxRecords);
         _sequencer = new TransformBlock<Ingest, LogEntry[]>(Stamp, new ExecutionDataflowBlockOptions

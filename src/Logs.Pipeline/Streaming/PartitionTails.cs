@@ -9,10 +9,15 @@ namespace LogsMigration.Pipeline.Streaming;
 /// and <c>maxPartitions</c> partitions; beyond that the partition whose newest line is oldest goes, and a tail
 /// taken afterwards says it may be short. Not thread-safe: the owning <see cref="LogStream"/> guards it.
 /// </summary>
-internal sealed class PartitionTails(string partitionKey, int perPartition, int maxPartitions)
+internal sealed class PartitionTails(string partitionKey, int perPartition, int maxPartitions, long maxBytes)
 {
     private readonly Dictionary<string, Queue<LogEntry>> _partitions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _trimmedTo = new(StringComparer.Ordinal);
     private bool _evicted;
+    private long _bytes;
+
+    /// <summary>Bytes held (<see cref="LogEntry.ApproximateSize"/>), bounded like one replay buffer.</summary>
+    public long Bytes => _bytes;
 
     public void Append(LogEntry entry)
     {
@@ -26,8 +31,34 @@ internal sealed class PartitionTails(string partitionKey, int perPartition, int 
             _partitions[partition] = lines = new Queue<LogEntry>();
         }
         if (lines.Count == perPartition)
-            lines.Dequeue();
+            _bytes -= lines.Dequeue().ApproximateSize;
         lines.Enqueue(entry);
+        _bytes += entry.ApproximateSize;
+        // Over the byte bound, the partition holding the most lines gives its oldest (each keeps its newest line),
+        // and a tail deeper than what it kept is reported as possibly short.
+        while (_bytes > maxBytes && TrimLargest())
+        {
+        }
+    }
+
+    private bool TrimLargest()
+    {
+        string? largest = null;
+        var most = 1;
+        foreach (var (partition, held) in _partitions)
+        {
+            if (held.Count > most)
+            {
+                most = held.Count;
+                largest = partition;
+            }
+        }
+        if (largest is null)
+            return false;
+        var lines = _partitions[largest];
+        _bytes -= lines.Dequeue().ApproximateSize;
+        _trimmedTo[largest] = lines.Count;
+        return true;
     }
 
     /// <summary>
@@ -37,10 +68,15 @@ internal sealed class PartitionTails(string partitionKey, int perPartition, int 
     public (LogEntry[] Entries, bool Complete) Last(int tail)
     {
         var picked = new List<LogEntry>();
-        foreach (var lines in _partitions.Values)
+        var complete = !_evicted && tail <= perPartition;
+        foreach (var (partition, lines) in _partitions)
+        {
             picked.AddRange(lines.Skip(Math.Max(0, lines.Count - tail)));
+            if (lines.Count < tail && _trimmedTo.ContainsKey(partition))
+                complete = false;
+        }
         picked.Sort(static (a, b) => a.Sequence.CompareTo(b.Sequence));
-        return ([.. picked], !_evicted && tail <= perPartition);
+        return ([.. picked], complete);
     }
 
     private void EvictQuietest()
@@ -56,8 +92,12 @@ internal sealed class PartitionTails(string partitionKey, int perPartition, int 
                 quietest = partition;
             }
         }
-        if (quietest is not null)
-            _partitions.Remove(quietest);
+        if (quietest is not null && _partitions.Remove(quietest, out var gone))
+        {
+            foreach (var entry in gone)
+                _bytes -= entry.ApproximateSize;
+            _trimmedTo.Remove(quietest);
+        }
         _evicted = true;
     }
 }
