@@ -35,6 +35,13 @@ public sealed class DockerOptions
     public TimeSpan RestartGrace { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// When a followed container runs again, its log is reopened this much before the newest line passed on, and the
+    /// lines given again are dropped by identity: stdout and stderr are stamped by two copiers, so a line stamped a
+    /// little earlier can reach the log after the newest. Default 2 s.
+    /// </summary>
+    public TimeSpan RestartSeamMargin { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
     /// Service lines from several replicas reach the daemon in no guaranteed order; each line is held this long
     /// so that lines of other replicas written just before it can overtake it, then released in timestamp order.
     /// Longer gives a better order and a later line. Default 250 ms.

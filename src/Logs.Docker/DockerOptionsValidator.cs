@@ -31,6 +31,8 @@ public sealed partial class DockerOptionsValidator : IValidateOptions<DockerOpti
         }
         if (!options.Hosts.ContainsKey(options.DefaultHost ?? ""))
             errors.Add($"{DockerOptions.SectionName}:DefaultHost '{options.DefaultHost}' is not one of the configured hosts ({string.Join(", ", options.Hosts.Keys)}).");
+        if (options.RestartSeamMargin < TimeSpan.Zero || options.RestartSeamMargin > MaxRestartGrace)
+            errors.Add($"{DockerOptions.SectionName}:RestartSeamMargin must be between 00:00:00 and {MaxRestartGrace} (was {options.RestartSeamMargin}).");
         if (options.RestartGrace < TimeSpan.Zero || options.RestartGrace > MaxRestartGrace)
             errors.Add($"{DockerOptions.SectionName}:RestartGrace must be between 00:00:00 and {MaxRestartGrace} (was {options.RestartGrace}).");
         if (options.ServiceMergeWindow < TimeSpan.Zero || options.ServiceMergeWindow > MaxServiceMergeWindow)

@@ -63,7 +63,7 @@ public sealed partial class ContainerLogSource : ILogSource
         }
         // One dictionary for every line of this read: the pipeline keeps it by reference.
         var metadata = Metadata(container);
-        var resume = new ResumeFilter();
+        var resume = new ResumeFilter(_options.RestartSeamMargin);
         var read = start;
         var reopened = false;
         while (true)
@@ -84,9 +84,8 @@ public sealed partial class ContainerLogSource : ILogSource
 
             var tty = container.Config?.Tty == true;
             var reader = new DockerLogReader(key.HostId, tty, details: false, _time);
-            // Docker's since is inclusive: a reopened read starts with the lines of the newest timestamp seen, again.
-            // Only those are skipped: past the first new line, a line older than the newest (stdout and stderr are
-            // stamped by two copiers, so the file is not strictly in time order) is new, not a repeat.
+            // A reopened read starts a margin before the newest line seen and gives those lines again: the filter
+            // knows them by identity, so a line stamped a little earlier but written after the last read is not lost.
             var atSeam = reopened;
             await foreach (var line in reader.ReadAsync(new DockerStreamDemultiplexer(stream, multiplexed: !tty), cancellationToken).ConfigureAwait(false))
             {
@@ -98,12 +97,8 @@ public sealed partial class ContainerLogSource : ILogSource
                     throw new LogSourceException(LogSourceErrorKind.Failed, line.Text);
                 }
                 var record = line.ToRecord(metadata);
-                if (atSeam)
-                {
-                    if (resume.IsRepeat(record))
-                        continue;
-                    atSeam = false;
-                }
+                if (atSeam && resume.IsRepeat(record))
+                    continue;
                 resume.Observe(record);
                 yield return record;
             }

@@ -78,6 +78,8 @@ public sealed class DaemonRestartTests(ITestOutputHelper output)
             var common = clients[1].Entries.Where(e => first.ContainsKey(e.Sequence)).ToList();
             Assert.True(common.Count >= LinesPerRun * 2, $"Only {common.Count} lines in common.");
             Assert.All(common, e => Assert.Equal(first[e.Sequence], e.Text));
+            foreach (var client in clients)
+                output.WriteLine($"gaps: {string.Join("; ", client.Gaps)}");
             Assert.All(clients, c => Assert.Equal(c.Entries.Count - 1, c.Entries[^1].Sequence - c.Entries[0].Sequence));
         }
         finally
@@ -111,6 +113,8 @@ public sealed class DaemonRestartTests(ITestOutputHelper output)
 
         public List<(long Sequence, string Text)> Entries =>
             Snapshot().Where(e => e.Kind == StreamEventKind.Entry).Select(e => (e.Entry!.Sequence, e.Entry.Text)).ToList();
+
+        public List<string> Gaps => Snapshot().Where(e => e.Kind == StreamEventKind.Gap).Select(e => $"{e.GapReason} {e.Missed} {e.Entry?.Text}").ToList();
 
         public bool Has(StreamNoticeKind kind) => NoticeIndex(kind) >= 0;
 

@@ -3,44 +3,36 @@ using LogsMigration.Pipeline.Sources;
 
 namespace LogsMigration.Tests.Unit.Pipeline;
 
+/// <summary>A container's next run: the read reopens before the newest line and drops what it gives again.</summary>
 public sealed class ResumeFilterTests
 {
-    private static SourceRecord At(long nanos, string text = "x") => new(new LogTimestamp(nanos), false, OutputStream.Stdout, text, LogSeverity.Info);
+    private static SourceRecord Line(string text, double seconds, OutputStream stream = OutputStream.Stdout) =>
+        new(new LogTimestamp(1_800_000_000_000_000_000 + (long)(seconds * 1e9)), false, stream, text, LogSeverity.Info);
 
     [Fact]
-    public void Reopen_SkipsLinesAlreadySeenAtTheLastInstantAndOlder_ThenPassesEverything()
+    public void Reopen_LineStampedBeforeTheNewestButWrittenAfter_IsReadAgainAndNotARepeat()
     {
-        var filter = new ResumeFilter();
-        filter.Observe(At(10));
-        filter.Observe(At(20, "a"));
-        filter.Observe(At(20, "b"));
+        var filter = new ResumeFilter(TimeSpan.FromSeconds(2));
+        var first = Line("out 1", 10);
+        var second = Line("out 2", 20);
+        filter.Observe(first);
+        filter.Observe(second);
+
         var start = filter.Reopen();
-        Assert.Equal(new LogTimestamp(20), start.Since);
-
-        Assert.True(filter.IsRepeat(At(20, "a")));
-        Assert.True(filter.IsRepeat(At(20, "b")));
-        Assert.False(filter.IsRepeat(At(20, "c")));
-        // Past the seam, an out-of-order older line (another replica, stderr) is new, not a repeat.
-        Assert.False(filter.IsRepeat(At(15)));
-    }
-
-    [Fact]
-    public void Observe_OutOfOrderHistory_ResumesFromTheNewestTimestamp()
-    {
-        var filter = new ResumeFilter();
-        filter.Observe(At(30));
-        filter.Observe(At(10));
-        Assert.Equal(new LogTimestamp(30), filter.Reopen().Since);
+        // The reopened read must reach back before the newest line, or Docker filters out the late stderr line.
+        Assert.True(start.Since!.Value <= Line("", 18.5).Timestamp);
+        var lateErr = Line("err late", 19.5, OutputStream.Stderr);
+        Assert.True(filter.IsRepeat(second with { }));
+        Assert.False(filter.IsRepeat(lateErr));
+        Assert.False(filter.IsRepeat(Line("out 3", 21)));
+        Assert.True(filter.IsRepeat(Line("older than the margin", 17)));
     }
 
     [Fact]
     public void Reopen_NothingSeen_ReadsEverything()
     {
-        var filter = new ResumeFilter();
-        var start = filter.Reopen();
-        Assert.Null(start.Since);
-        Assert.Null(start.Tail);
-        Assert.True(start.Follow);
-        Assert.False(filter.IsRepeat(At(1)));
+        var filter = new ResumeFilter(TimeSpan.FromSeconds(2));
+        Assert.Null(filter.Reopen().Since);
+        Assert.False(filter.IsRepeat(Line("x", 1)));
     }
 }
