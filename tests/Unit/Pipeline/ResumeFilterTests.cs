@@ -29,6 +29,30 @@ public sealed class ResumeFilterTests
     }
 
     [Fact]
+    public void Reopen_LinesAtTheLastInstant_SeenOnesAreRepeatsOthersAreNew()
+    {
+        var filter = new ResumeFilter(TimeSpan.FromSeconds(2));
+        filter.Observe(Line("x", 10));
+        filter.Observe(Line("a", 20));
+        filter.Observe(Line("b", 20));
+        filter.Reopen();
+        Assert.True(filter.IsRepeat(Line("a", 20)));
+        Assert.True(filter.IsRepeat(Line("b", 20)));
+        Assert.False(filter.IsRepeat(Line("c", 20)));
+        // An out-of-order line within the margin that was not seen (another output's copier) is new.
+        Assert.False(filter.IsRepeat(Line("late", 19)));
+    }
+
+    [Fact]
+    public void Observe_OutOfOrderHistory_ReopensBeforeTheNewestTimestamp()
+    {
+        var filter = new ResumeFilter(TimeSpan.FromSeconds(2));
+        filter.Observe(Line("newest", 30));
+        filter.Observe(Line("older", 10));
+        Assert.Equal(Line("", 28).Timestamp, filter.Reopen().Since);
+    }
+
+    [Fact]
     public void Reopen_NothingSeen_ReadsEverything()
     {
         var filter = new ResumeFilter(TimeSpan.FromSeconds(2));
