@@ -25,14 +25,8 @@ internal static class SessionFrames
     public static byte[] Notice(StreamKey key, StreamNoticeKind kind, string message, DateTimeOffset now)
     {
         var code = kind == StreamNoticeKind.UpstreamRetrying ? "upstream_retrying" : "upstream_resumed";
-        var text = "[logs] " + message;
-        return LogFrameEncoder.EncodeControl("log", text, now, w =>
+        return ServerLine(key, "[logs] " + message, now, w =>
         {
-            w.WriteString("data"u8, text);
-            w.WriteString("level"u8, "warning"u8);
-            w.WriteString("source_type"u8, key.SourceType.ToWire());
-            w.WriteString("source_id"u8, key.ResourceId);
-            w.WriteString("host_id"u8, key.HostId);
             w.WriteStartObject("notice"u8);
             w.WriteString("kind"u8, code);
             w.WriteEndObject();
@@ -41,6 +35,21 @@ internal static class SessionFrames
             w.WriteEndObject();
         });
     }
+
+    /// <summary>
+    /// A line the server itself says in a stream (a notice, a gap marker): a <c>log</c> frame at level warning that the
+    /// old views show as text, with the stream's ids and the frame's own structured <paramref name="fields"/>.
+    /// </summary>
+    private static byte[] ServerLine(StreamKey key, string text, DateTimeOffset now, Action<System.Text.Json.Utf8JsonWriter> fields) =>
+        LogFrameEncoder.EncodeControl("log", text, now, w =>
+        {
+            w.WriteString("data"u8, text);
+            w.WriteString("level"u8, "warning"u8);
+            w.WriteString("source_type"u8, key.SourceType.ToWire());
+            w.WriteString("source_id"u8, key.ResourceId);
+            w.WriteString("host_id"u8, key.HostId);
+            fields(w);
+        });
 
     public static byte[] Heartbeat(DateTimeOffset now) => LogFrameEncoder.EncodeControl("heartbeat", null, now);
 
@@ -66,13 +75,8 @@ internal static class SessionFrames
             GapReason.NotRetained => ("not_retained", $"[logs] {missed} earlier lines are no longer held by the server and were skipped."),
             _ => ("stream_restarted", "[logs] The log stream was reopened since this client last saw it; some lines may be missing."),
         };
-        return LogFrameEncoder.EncodeControl("log", text, now, w =>
+        return ServerLine(key, text, now, w =>
         {
-            w.WriteString("data"u8, text);
-            w.WriteString("level"u8, "warning"u8);
-            w.WriteString("source_type"u8, key.SourceType.ToWire());
-            w.WriteString("source_id"u8, key.ResourceId);
-            w.WriteString("host_id"u8, key.HostId);
             w.WriteStartObject("gap"u8);
             w.WriteNumber("missed"u8, missed);
             w.WriteString("reason"u8, reasonCode);
