@@ -48,9 +48,9 @@ public sealed class DaemonRestartTests(ITestOutputHelper output)
             // fail (and be retried), not end because the container stayed stopped.
             ("Docker:RestartGrace", "00:01:00")));
         var key = new StreamKey(Engine, LogSourceType.Container, container.Id);
-        var clients = new List<Client>();
+        var clients = new List<RecordingSubscriber>();
         for (var i = 0; i < Subscribers; i++)
-            clients.Add(new Client(await host.Manager.SubscribeAsync(key, new SubscriptionRequest(Tail: 5), CancellationToken.None)));
+            clients.Add(new RecordingSubscriber(await host.Manager.SubscribeAsync(key, new SubscriptionRequest(Tail: 5), CancellationToken.None)));
         try
         {
             await Eventually.True(() => clients.All(c => c.Texts.Count >= LinesPerRun), "lines before the daemon stops");
@@ -86,52 +86,6 @@ public sealed class DaemonRestartTests(ITestOutputHelper output)
         {
             foreach (var client in clients)
                 await client.DisposeAsync();
-        }
-    }
-
-    /// <summary>One subscriber, read in the background into what the assertions look at.</summary>
-    private sealed class Client : IAsyncDisposable
-    {
-        private readonly LogSubscription _subscription;
-        private readonly CancellationTokenSource _stop = new();
-        private readonly List<StreamEvent> _events = [];
-
-        public Client(LogSubscription subscription)
-        {
-            _subscription = subscription;
-            Reading = Task.Run(async () =>
-            {
-                await foreach (var e in subscription.ReadAllAsync(_stop.Token))
-                    lock (_events)
-                        _events.Add(e);
-            });
-        }
-
-        public Task Reading { get; }
-
-        public List<string> Texts => Snapshot().Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!.Text).ToList();
-
-        public List<(long Sequence, string Text)> Entries =>
-            Snapshot().Where(e => e.Kind == StreamEventKind.Entry).Select(e => (e.Entry!.Sequence, e.Entry.Text)).ToList();
-
-        public List<string> Gaps => Snapshot().Where(e => e.Kind == StreamEventKind.Gap).Select(e => $"{e.GapReason} {e.Missed} {e.Entry?.Text}").ToList();
-
-        public bool Has(StreamNoticeKind kind) => NoticeIndex(kind) >= 0;
-
-        public int NoticeIndex(StreamNoticeKind kind) => Snapshot().FindIndex(e => e.Kind == StreamEventKind.Notice && e.Notice!.Kind == kind);
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            await Task.WhenAny(Reading);
-            await _subscription.DisposeAsync();
-            _stop.Dispose();
-        }
-
-        private List<StreamEvent> Snapshot()
-        {
-            lock (_events)
-                return [.. _events];
         }
     }
 }

@@ -35,7 +35,7 @@ public sealed class SwarmOutageTests(PrivateSwarm swarm, ITestOutputHelper outpu
             ("Pipeline:RetryMaxBackoff", "00:00:01"),
             ("Pipeline:RetryGiveUpAfter", "00:05:00")));
         var key = new StreamKey(HostId, LogSourceType.Service, service.Id);
-        await using var client = new Client(await host.Manager.SubscribeAsync(key, new SubscriptionRequest(Tail: 5), CancellationToken.None));
+        await using var client = new RecordingSubscriber(await host.Manager.SubscribeAsync(key, new SubscriptionRequest(Tail: 5), CancellationToken.None));
         await Eventually.True(() => client.LinesPerTask().Count == Replicas && client.LinesPerTask().Values.All(n => n.Count >= Lines), "lines of both replicas");
 
         await swarm.KillAsync(swarm.SecondManager);
@@ -121,49 +121,5 @@ public sealed class SwarmOutageTests(PrivateSwarm swarm, ITestOutputHelper outpu
         options.Hosts[HostId] = new DockerHostOptions { Endpoint = swarm.ManagerEndpoint };
         var monitor = Microsoft.Extensions.Options.Options.Create(options);
         return new ServiceLogSource(new DockerHosts(monitor), monitor, TimeProvider.System, _loggers.CreateLogger<ServiceLogSource>());
-    }
-
-    /// <summary>One subscriber, read in the background.</summary>
-    private sealed class Client : IAsyncDisposable
-    {
-        private readonly LogSubscription _subscription;
-        private readonly CancellationTokenSource _stop = new();
-        private readonly List<StreamEvent> _events = [];
-
-        public Client(LogSubscription subscription)
-        {
-            _subscription = subscription;
-            Reading = Task.Run(async () =>
-            {
-                await foreach (var e in subscription.ReadAllAsync(_stop.Token))
-                    lock (_events)
-                        _events.Add(e);
-            });
-        }
-
-        public Task Reading { get; }
-
-        public List<LogEntry> Entries => Snapshot().Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!).ToList();
-
-        public Dictionary<string, List<string>> LinesPerTask() =>
-            Entries.GroupBy(e => e.Record.Metadata?.GetValueOrDefault("task_id") ?? "").ToDictionary(g => g.Key, g => g.Select(e => e.Text).ToList());
-
-        public bool Has(StreamNoticeKind kind) => Snapshot().Any(e => e.Kind == StreamEventKind.Notice && e.Notice!.Kind == kind);
-
-        public IEnumerable<StreamNoticeKind> Notices() => Snapshot().Where(e => e.Kind == StreamEventKind.Notice).Select(e => e.Notice!.Kind);
-
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            await Task.WhenAny(Reading);
-            await _subscription.DisposeAsync();
-            _stop.Dispose();
-        }
-
-        private List<StreamEvent> Snapshot()
-        {
-            lock (_events)
-                return [.. _events];
-        }
     }
 }
