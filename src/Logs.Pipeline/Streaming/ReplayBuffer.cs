@@ -64,29 +64,6 @@ internal sealed class ReplayBuffer(int maxEntries, long maxBytes, BufferBudget? 
         return result;
     }
 
-    /// <summary>
-    /// The newest <paramref name="tail"/> entries of each value of metadata <paramref name="partitionKey"/> (entries
-    /// without it form one partition), in sequence order: a service's tail, which Docker counts per task.
-    /// <c>Complete</c> is false when some partition had fewer than <paramref name="tail"/> entries held.
-    /// </summary>
-    public (LogEntry[] Entries, bool Complete) LastPerPartition(int tail, string partitionKey)
-    {
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        var picked = new List<LogEntry>();
-        for (var i = Count - 1; i >= 0; i--)
-        {
-            var entry = _ring[(_start + i) % _ring.Length];
-            var partition = entry.Record.Metadata is { } metadata && metadata.TryGetValue(partitionKey, out var value) ? value : "";
-            var seen = counts.GetValueOrDefault(partition);
-            if (seen >= tail)
-                continue;
-            counts[partition] = seen + 1;
-            picked.Add(entry);
-        }
-        picked.Reverse();
-        return ([.. picked], counts.Values.All(c => c >= tail));
-    }
-
     private void Charge(long bytes)
     {
         if (!_released)
