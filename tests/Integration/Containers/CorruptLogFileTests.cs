@@ -96,11 +96,28 @@ public sealed class CorruptLogFileTests(ITestOutputHelper output) : IDisposable
         return Directory.GetFiles(Path.GetDirectoryName(logPath)!, Path.GetFileName(logPath) + ".*.gz");
     }
 
+    private const string Garbage = "garbage, not gzip";
+
     private static async Task CorruptRotatedFilesAsync(TestContainer container)
     {
         await Eventually.True(async () => (await RotatedFilesAsync(container)).Length == 2, "two rotated, compressed log files");
-        foreach (var file in await RotatedFilesAsync(container))
-            await File.WriteAllTextAsync(file, "garbage, not gzip");
+        // dockerd compresses a rotated file in the background and renames the result into place: a file overwritten
+        // while that is under way comes back whole. Overwrite until every rotated file reads back as the garbage,
+        // twice in a row.
+        var settled = 0;
+        await Eventually.True(async () =>
+        {
+            var files = await RotatedFilesAsync(container);
+            var corrupt = files.Length == 2 && files.All(f => File.ReadAllText(f) == Garbage);
+            if (!corrupt)
+            {
+                settled = 0;
+                foreach (var file in files)
+                    await File.WriteAllTextAsync(file, Garbage);
+                return false;
+            }
+            return ++settled >= 2;
+        }, "the rotated log files to stay corrupted");
     }
 
     private ContainerLogSource Source() =>
