@@ -1,4 +1,6 @@
 using LogsMigration.Api;
+using LogsMigration.Api.Auth;
+using LogsMigration.Api.Listing;
 using LogsMigration.Api.Observability;
 using LogsMigration.Api.Operations;
 using LogsMigration.Api.Rollout;
@@ -6,14 +8,22 @@ using LogsMigration.Api.Streaming;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddLogStreaming();
+builder.AddApiAuthorization();
+builder.AddListing();
+builder.Services.AddOpenApi();
 builder.AddTelemetry();
 
 var app = builder.Build();
 app.UseLogStreaming();
-app.MapLogStreamRoutes();
+app.UseApiAuthorization();
+var webSockets = app.MapWebSocketGroup(AuthPolicies.Viewer);
+webSockets.MapLogStreamRoutes();
+webSockets.MapHostEvents();
 app.MapOperationsApi();
 app.MapRolloutApi();
+app.MapListingApi();
 app.MapMetrics();
+app.MapOpenApi().AllowAnonymous();
 app.Run();
 
 /// <summary>Entry point; public so WebApplicationFactory can start the service in tests.</summary>
