@@ -58,7 +58,7 @@ public sealed class StackRouteTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task ComposeProjectOnAHostOutsideSwarm_ConnectedSaysCompose_AnUnknownStackThereNotSupported()
+    public async Task ComposeProjectOnAHostOutsideSwarm_ConnectedSaysCompose_ShownAsAStackInAdminAndMetrics_AnUnknownStackThereNotSupported()
     {
         var endpoint = TestEngines.Endpoint(TestEngines.Second);
         var project = DockerCli.UniqueName("project");
@@ -69,12 +69,19 @@ public sealed class StackRouteTests(ITestOutputHelper output)
         var socket = await service.ConnectAsync($"/ws/stacks/{project}/logs?timestamps=false&tail=5");
         var connected = (await WsFrames.NextAsync(socket))!.Value;
         var lines = await WsFrames.LogsAsync(socket, 10);
+        var streams = (await service.AdminGetAsync("/admin/streams")).GetProperty("streams").EnumerateArray()
+            .Select(st => (st.GetProperty("key").GetProperty("source_type").GetString(), st.GetProperty("key").GetProperty("source_id").GetString())).ToList();
+        string metrics;
+        using (var http = new HttpClient { BaseAddress = service.BaseUri })
+            metrics = await http.GetStringAsync("/metrics");
         await WsFrames.CloseQuietlyAsync(socket);
         var unknown = await service.ConnectAsync($"/ws/stacks/{DockerCli.UniqueName("none")}/logs");
         var refused = await WsFrames.UntilClosedAsync(unknown);
 
         Assert.Equal(("compose", $"compose:{project}"), (connected.GetProperty("stack_kind").GetString(), connected.GetProperty("source_id").GetString()));
         Assert.All(lines, l => Assert.Equal(("web", "1"), (l.GetProperty("metadata").GetProperty("service_name").GetString(), l.GetProperty("metadata").GetProperty("replica").GetString())));
+        Assert.Contains(("stack", $"compose:{project}"), streams);
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("logs_sessions{", StringComparison.Ordinal) && l.Contains("source=\"stack\"", StringComparison.Ordinal));
         var error = Assert.Single(refused);
         Assert.Equal("not_supported", error.GetProperty("code").GetString());
         Assert.Equal(4422, (int?)unknown.CloseStatus);
