@@ -1,4 +1,5 @@
 using LogsMigration.Docker.Containers;
+using LogsMigration.Docker.HostLogs;
 using LogsMigration.Docker.Services;
 using LogsMigration.Pipeline.Sources;
 using Microsoft.Extensions.Configuration;
@@ -23,6 +24,7 @@ public static class DockerServiceCollectionExtensions
         services.TryAddSingleton<DockerHosts>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, ContainerLogSource>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, ServiceLogSource>());
+        services.AddHostLogSources();
         return services;
     }
 }
