@@ -63,7 +63,7 @@ internal static class FileHistory
         return rotated is { } rotatedOffset ? new FilePoint(true, rotatedOffset) : File.Exists(RotatedPath(path)) ? new FilePoint(true, 0) : FilePoint.StartOfCurrent;
     }
 
-    /// <summary>The first line at or after <paramref name="since"/>: the line after the last one stamped before it; null when every line is at or after it.</summary>
+    /// <summary>The first stamped line at or after <paramref name="since"/>; null when every stamped line is at or after it.</summary>
     private static long? SinceStart(string path, LogTimestamp since, ILogLineFormat format)
     {
         using var handle = TryOpen(path);
@@ -77,7 +77,10 @@ internal static class FileHistory
             var span = buffer.AsSpan(0, read);
             var newline = span.IndexOf((byte)'\n');
             var text = Encoding.UTF8.GetString(newline < 0 ? span : span[..newline]);
-            if (format.Parse(text, start).Timestamp is { } stamp && stamp < since)
+            // A line without a time of its own belongs to the stamped line before it, so a read never starts there.
+            if (format.Parse(text, start).Timestamp is not { } stamp)
+                continue;
+            if (stamp < since)
                 return after;
             after = start;
         }
