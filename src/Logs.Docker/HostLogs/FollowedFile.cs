@@ -10,8 +10,9 @@ namespace LogsMigration.Docker.HostLogs;
 /// <item>rename (<c>FILE</c> becomes <c>FILE.1</c>, a new <c>FILE</c> appears): the open file is read to its end and
 /// once more after one quiet poll (the writer may still append until it reopens), then the new file from its start;</item>
 /// <item>copy-truncate (the file is copied, then cut to zero): the file is shorter than what was read, or the bytes
-/// just before the read position changed (it was cut and written past that length between two polls), so it is
-/// read again from its start.</item>
+/// just before the read position changed (it was cut and written past that length between two polls); the lines
+/// written after the last read and before the copy are read from the copy (when it holds what was read where it was
+/// read), then the file again from its start.</item>
 /// </list>
 /// A rename is seen through <c>/proc/self/fd</c>: the open file's name changes when it is renamed or deleted.
 /// </summary>
@@ -60,21 +61,24 @@ internal sealed class FollowedFile(string path, HostLogOptions options, TimeProv
             var offset = start.Offset;
             assembler.Reset(offset);
             var witness = new Witness();
-            var verify = false;
+            witness.Prime(current.Handle, offset);
             var quietAfterRename = 0;
             while (true)
             {
-                if (verify && offset > 0 && !witness.StillThere(current.Handle, offset))
+                // Checked before and after each read: a file cut and written again past the old length (between two
+                // polls, or during the read itself) is new from its start, and what the read gave is not its content.
+                var count = witness.StillThere(current.Handle, offset)
+                    ? await RandomAccess.ReadAsync(current.Handle, buffer, offset, cancellationToken).ConfigureAwait(false)
+                    : -1;
+                if (count < 0 || (count > 0 && !witness.StillThere(current.Handle, offset)))
                 {
-                    // Cut and written again past the old length between two polls: what is there now is new.
-                    if (assembler.Flush() is { } partial)
-                        yield return partial;
+                    await foreach (var line in ReadCopyAsync(offset, witness, assembler, buffer, cancellationToken).ConfigureAwait(false))
+                        yield return line;
                     offset = 0;
                     assembler.Reset(0);
                     witness.Clear();
+                    continue;
                 }
-                verify = false;
-                var count = await RandomAccess.ReadAsync(current.Handle, buffer, offset, cancellationToken).ConfigureAwait(false);
                 if (count > 0)
                 {
                     offset += count;
@@ -94,8 +98,8 @@ internal sealed class FollowedFile(string path, HostLogOptions options, TimeProv
                 }
                 if (RandomAccess.GetLength(current.Handle) < offset)
                 {
-                    if (assembler.Flush() is { } partial)
-                        yield return partial;
+                    await foreach (var line in ReadCopyAsync(offset, witness, assembler, buffer, cancellationToken).ConfigureAwait(false))
+                        yield return line;
                     offset = 0;
                     assembler.Reset(0);
                     witness.Clear();
@@ -115,13 +119,40 @@ internal sealed class FollowedFile(string path, HostLogOptions options, TimeProv
                     continue;
                 }
                 await Task.Delay(options.PollInterval, time, cancellationToken).ConfigureAwait(false);
-                verify = true;
             }
         }
         finally
         {
             current.Dispose();
         }
+    }
+
+    /// <summary>
+    /// After a truncation: the lines written between the last read and the copy are in the copy (<c>FILE.1</c>) only.
+    /// When the copy holds what was read at the same place (the witness bytes), it is read on from there; then the
+    /// partial line held, if the copy did not complete it.
+    /// </summary>
+    private async IAsyncEnumerable<RawLine> ReadCopyAsync(long offset, Witness witness, LineAssembler assembler, byte[] buffer,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        using var copy = FileHistory.TryOpen(FileHistory.RotatedPath(Path));
+        if (copy is not null && RandomAccess.GetLength(copy) > offset && witness.StillThere(copy, offset))
+        {
+            var lines = new List<RawLine>();
+            for (var at = offset; ;)
+            {
+                var count = await RandomAccess.ReadAsync(copy, buffer, at, cancellationToken).ConfigureAwait(false);
+                if (count == 0)
+                    break;
+                at += count;
+                assembler.Append(buffer.AsSpan(0, count), lines);
+                foreach (var line in lines)
+                    yield return line;
+                lines.Clear();
+            }
+        }
+        if (assembler.Flush() is { } partial)
+            yield return partial;
     }
 
     /// <summary>Opens the file; when following and it is not there yet (between a rename and the new file), waits for it.</summary>
@@ -173,6 +204,15 @@ internal sealed class FollowedFile(string path, HostLogOptions options, TimeProv
         private int _count;
 
         public void Clear() => _count = 0;
+
+        /// <summary>A read that starts inside the file takes the bytes before its start as the first witness.</summary>
+        public void Prime(SafeFileHandle handle, long offset)
+        {
+            var count = (int)Math.Min(WitnessBytes, offset);
+            _count = count > 0 ? RandomAccess.Read(handle, _bytes.AsSpan(0, count), offset - count) : 0;
+            if (_count != count)
+                _count = 0;
+        }
 
         public void Keep(ReadOnlySpan<byte> read)
         {
