@@ -26,6 +26,10 @@ public sealed class HostEventsTests(ListingService api) : IClassFixture<ListingS
                 Assert.Equal("connected", connected!.Value.GetProperty("type").GetString());
                 Assert.Equal("main", connected.Value.GetProperty("host_id").GetString());
             }
+            // Seen from the daemon's side: one or two connections of the service for 20 clients (the events stream, and
+            // maybe the pooled one the opening pings reused); a stream per client would hold 20 open.
+            await Eventually.True(async () => await EngineScript.ConnectionsAsync(TestEngines.SocketPath(Main), api.Service.Pid) is >= 1 and <= 2,
+                "the service holds one or two connections to the daemon", interval: TimeSpan.FromMilliseconds(500));
             var feed = await MainFeedAsync();
             Assert.Equal(Clients, feed.GetProperty("subscribers").GetInt32());
             Assert.Equal(1, feed.GetProperty("upstream_opens").GetInt64());
