@@ -10,7 +10,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddLogStreaming();
 builder.AddApiAuthorization();
 builder.AddListing();
-builder.Services.AddOpenApi();
+builder.AddApiDocument();
 builder.AddTelemetry();
 
 var app = builder.Build();
@@ -23,7 +23,7 @@ app.MapOperationsApi();
 app.MapRolloutApi();
 app.MapListingApi();
 app.MapMetrics();
-app.MapOpenApi().AllowAnonymous();
+app.MapApiDocument();
 app.Run();
 
 /// <summary>Entry point; public so WebApplicationFactory can start the service in tests.</summary>

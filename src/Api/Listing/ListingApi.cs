@@ -18,14 +18,14 @@ public static class ListingApi
     /// </summary>
     public static IEndpointRouteBuilder MapListingApi(this IEndpointRouteBuilder app)
     {
-        var hosts = app.MapGroup("/api/v1/hosts").RequireAuthorization(AuthPolicies.Viewer).WithTags("Listing");
-        hosts.MapGet("", ListHostsAsync)
+        var listing = app.MapGroup("/api/v1").RequireAuthorization(AuthPolicies.Viewer).WithTags("Listing");
+        listing.MapGet("/hosts", ListHostsAsync)
             .Produces<IReadOnlyList<HostSummary>>();
-        hosts.MapGet("/{host_id}/containers", ListContainersAsync)
+        listing.MapGet("/hosts/{host_id}/containers", ListContainersAsync)
             .Produces<IReadOnlyList<ContainerSummary>>().ProducesHostErrors();
-        hosts.MapGet("/{host_id}/services", ListServicesAsync)
+        listing.MapGet("/hosts/{host_id}/services", ListServicesAsync)
             .Produces<IReadOnlyList<ServiceSummary>>().ProducesHostErrors();
-        hosts.MapGet("/{host_id}/stacks", ListStacksAsync)
+        listing.MapGet("/hosts/{host_id}/stacks", ListStacksAsync)
             .Produces<IReadOnlyList<StackSummary>>().ProducesHostErrors();
         return app;
     }

@@ -7,8 +7,8 @@ public sealed class ListingOptions
 {
     public const string SectionName = "Listing";
 
-    /// <summary>How long one listing call waits for a Docker host before it answers <c>upstream_unavailable</c>. Default 5 s.</summary>
-    public TimeSpan HostTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>How long one listing call waits for a Docker host before it answers <c>upstream_unavailable</c>. Default 10 s.</summary>
+    public TimeSpan HostTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
     /// Containers inspected at once for their start time (the container list does not carry it). Default 8, 1…64:
