@@ -23,6 +23,7 @@ public static class DockerServiceCollectionExtensions
         services.TryAddSingleton<DockerHosts>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, ContainerLogSource>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, ServiceLogSource>());
+        services.TryAddSingleton<IResolveInvalidation, Events.ResolveInvalidation>();
         return services;
     }
 }

@@ -2,6 +2,7 @@ using LogsMigration.Api.Auth;
 using LogsMigration.Api.Streaming;
 using LogsMigration.Docker;
 using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Sources;
 using LogsMigration.Pipeline.Streaming;
 
 namespace LogsMigration.Api.Operations;
@@ -22,8 +23,12 @@ public static class OperationsApi
         return app;
     }
 
-    private static async Task<IResult> ReadyAsync(DockerHosts hosts, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadyAsync(DockerHosts hosts, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
     {
+        // Draining (SIGTERM): no new viewers, but the open ones stay until the drain moves them. 404 is what HAProxy's
+        // `http-check disable-on-404` reads as exactly that; any readiness probe reads it as not ready.
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+            return Results.Json(new { status = "draining" }, statusCode: StatusCodes.Status404NotFound);
         var checks = await Task.WhenAll(hosts.HostIds.Select(async id =>
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -43,7 +48,8 @@ public static class OperationsApi
             statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static async Task<IResult> ListStreamsAsync(HttpRequest request, AccessTokenValidator tokens, LogStreamManager streams, SessionLimiter sessions)
+    private static async Task<IResult> ListStreamsAsync(HttpRequest request, AccessTokenValidator tokens, LogStreamManager streams, SessionLimiter sessions, ResolveCache resolver,
+        Microsoft.Extensions.Options.IOptions<StreamingOptions> streaming)
     {
         var (_, refused) = await AuthorizeAdminAsync(request, tokens);
         if (refused is not null)
@@ -52,6 +58,9 @@ public static class OperationsApi
         return Results.Ok(new
         {
             sessions = sessions.Open,
+            instance = streaming.Value.EffectiveInstanceId,
+            // Resolutions asked of Docker (each an inspect) against those answered from the cache: a reconnect storm's cost.
+            resolve = new { source_calls = resolver.SourceCalls, cache_hits = resolver.Hits, invalidations = resolver.Invalidations, cached = resolver.Count },
             buffers = new
             {
                 replay_bytes = budget.ReplayBytes,

@@ -8,13 +8,15 @@ namespace LogsMigration.Api.Streaming;
 /// <summary>The per-session frames of the contract (everything but shared <c>log</c> lines, which come pre-encoded).</summary>
 internal static class SessionFrames
 {
-    public static byte[] Connected(StreamKey key, LogPath path, string message, DateTimeOffset now) =>
+    public static byte[] Connected(StreamKey key, LogPath path, string message, DateTimeOffset now, string? instance = null) =>
         LogFrameEncoder.EncodeControl("connected", message, now, w =>
         {
             w.WriteString("source_type"u8, key.SourceType.ToWire());
             w.WriteString("source_id"u8, key.ResourceId);
             w.WriteString("host_id"u8, key.HostId);
             w.WriteString("path"u8, path == LogPath.Unified ? "unified" : "legacy");
+            if (instance is not null)
+                w.WriteString("instance"u8, instance);
         });
 
     /// <summary>
