@@ -61,6 +61,8 @@ public static class OperationsApi
             instance = streaming.Value.EffectiveInstanceId,
             // Resolutions asked of Docker (each an inspect) against those answered from the cache: a reconnect storm's cost.
             resolve = new { source_calls = resolver.SourceCalls, cache_hits = resolver.Hits, invalidations = resolver.Invalidations, cached = resolver.Count },
+            // Reads from Docker for resuming clients whose cursor no buffer reached; a reconnect herd shares one.
+            catch_up_reads = CatchUp.Reads,
             buffers = new
             {
                 replay_bytes = budget.ReplayBytes,
