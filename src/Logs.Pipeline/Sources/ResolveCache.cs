@@ -7,7 +7,7 @@ namespace LogsMigration.Pipeline.Sources;
 /// <summary>
 /// What an id or name resolved to (<see cref="ILogSource.ResolveAsync"/>), reused for <see cref="PipelineOptions.ResolveCacheTtl"/>
 /// so that a reconnect storm (hundreds of viewers moving to this instance at once) costs one inspect per name, not
-/// one per viewer. Concurrent resolutions of one name share one call. Correctness comes first: a result is reused
+/// one per viewer. Concurrent resolutions of one name share one call (watched or not). Correctness comes first: a result is reused
 /// only while the host's events are watched (<see cref="IResolveInvalidation"/>), every create, destroy or rename
 /// forgets the host's entries at once, and a resolution that was in flight when such an event came is not stored
 /// (it may have seen the old container), so a name reused by a new container never shows the old one's logs.
@@ -16,6 +16,7 @@ namespace LogsMigration.Pipeline.Sources;
 public sealed class ResolveCache
 {
     private readonly ConcurrentDictionary<Key, Entry> _entries = new();
+    private readonly ConcurrentDictionary<Key, Lazy<Task<string>>> _inFlight = new();
     private readonly ConcurrentDictionary<string, long> _generations = new(StringComparer.Ordinal);
     private readonly LogSourceRegistry _sources;
     private readonly IResolveInvalidation? _invalidation;
@@ -50,39 +51,51 @@ public sealed class ResolveCache
     public async ValueTask<string> ResolveAsync(LogSourceType type, string hostId, string resource, CancellationToken cancellationToken)
     {
         var source = _sources.Get(type);
-        if (_ttl <= TimeSpan.Zero || _invalidation is null || !_invalidation.IsWatching(hostId, this))
+        if (_ttl <= TimeSpan.Zero || _invalidation is null)
             return await CallAsync(source, hostId, resource, cancellationToken).ConfigureAwait(false);
 
         var key = new Key(hostId, type, resource);
+        var watched = _invalidation.IsWatching(hostId, this);
         var now = _time.GetTimestamp();
-        if (_entries.TryGetValue(key, out var cached) && _time.GetElapsedTime(cached.Stored, now) < _ttl)
+        if (watched && _entries.TryGetValue(key, out var cached) && _time.GetElapsedTime(cached.Stored, now) < _ttl && cached.Result.IsCompletedSuccessfully)
         {
-            if (!cached.Result.IsCompleted || cached.Result.IsCompletedSuccessfully)
-            {
-                Interlocked.Increment(ref _hits);
-                return await cached.Result.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
+            Interlocked.Increment(ref _hits);
+            return cached.Result.Result;
         }
 
+        // Callers asking at the same moment share one call whether or not the host is watched (what they get is as
+        // fresh as what each would have got); only a finished answer needs the events to stay trustworthy.
         var generation = Generation(hostId);
-        // The call is not tied to the first caller's cancellation: others may share it.
-        var call = CallAsync(source, hostId, resource, CancellationToken.None).AsTask();
-        var entry = new Entry(call, now, generation);
-        if (_entries.Count < _maxEntries || _entries.ContainsKey(key))
-            _entries[key] = entry;
+        Lazy<Task<string>> flight;
+        while (true)
+        {
+            flight = _inFlight.GetOrAdd(key, static (k, state) => new Lazy<Task<string>>(
+                () => state.Cache.CallAsync(state.Source, k.HostId, k.Resource, CancellationToken.None).AsTask()), (Cache: this, Source: source));
+            // A call that finished while its callers had all given up is not in flight any more: never share its answer.
+            if (flight.IsValueCreated && flight.Value.IsCompleted)
+            {
+                _inFlight.TryRemove(new KeyValuePair<Key, Lazy<Task<string>>>(key, flight));
+                continue;
+            }
+            if (flight.IsValueCreated)
+                Interlocked.Increment(ref _hits);
+            break;
+        }
+        var call = flight.Value;
         try
         {
             var id = await call.WaitAsync(cancellationToken).ConfigureAwait(false);
-            // An event came while the inspect was in flight: its answer may be the old container's. Forget it.
-            if (Generation(hostId) != generation)
-                _entries.TryRemove(new KeyValuePair<Key, Entry>(key, entry));
+            // Stored only while watched, and only if no event came while the inspect was in flight: its answer may be
+            // the old container's.
+            if (watched && Generation(hostId) == generation && (_entries.Count < _maxEntries || _entries.ContainsKey(key)))
+                _entries[key] = new Entry(call, now);
             return id;
         }
-        catch
+        finally
         {
             // Failures are not cached: a name that does not exist yet may be created the next second.
-            _entries.TryRemove(new KeyValuePair<Key, Entry>(key, entry));
-            throw;
+            if (call.IsCompleted)
+                _inFlight.TryRemove(new KeyValuePair<Key, Lazy<Task<string>>>(key, flight));
         }
     }
 
@@ -122,5 +135,5 @@ public sealed class ResolveCache
 
     private readonly record struct Key(string HostId, LogSourceType Type, string Resource);
 
-    private sealed record Entry(Task<string> Result, long Stored, long Generation);
+    private sealed record Entry(Task<string> Result, long Stored);
 }

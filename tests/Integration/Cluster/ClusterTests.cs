@@ -31,8 +31,13 @@ public sealed class ClusterTests(ITestOutputHelper output)
     private static List<Task> Run(IEnumerable<ClusterViewer> viewers, CancellationToken cancellationToken) =>
         viewers.Select(v => Task.Run(() => v.RunAsync(cancellationToken), CancellationToken.None)).ToList();
 
-    private static async Task StopAsync(CancellationTokenSource running, IEnumerable<ClusterViewer> viewers, List<Task> tasks)
+    private async Task StopAsync(CancellationTokenSource running, IEnumerable<ClusterViewer> viewers, List<Task> tasks, TestCluster? cluster = null)
     {
+        if (cluster is not null)
+        {
+            output.WriteLine($"resources per instance at the end: {string.Join(", ", (await cluster.Proxy.StickTableAsync()).GroupBy(e => e.Value).Select(g => $"{g.Key} {g.Count()}"))}");
+            output.WriteLine(cluster.ProxyNotices);
+        }
         running.Cancel();
         foreach (var viewer in viewers)
             viewer.Abort();
@@ -69,6 +74,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         const int PerResource = 10;
         await using var cluster = await TestCluster.StartAsync();
         var containers = await cluster.RunCountersAsync(Resources, "affinity", interval: "0.5");
+        await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
         using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, containers, PerResource);
         var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
@@ -87,7 +93,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         }
         finally
         {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks);
+            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
             foreach (var container in containers)
                 await container.DisposeAsync();
         }
@@ -101,6 +107,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         // Scaled to 9 resources x 4 viewers: the recovery, not the fan-out, is under test.
         await using var cluster = await TestCluster.StartAsync();
         var containers = await cluster.RunCountersAsync(9, "kill9");
+        await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
         using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, containers, 4);
         var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
@@ -126,7 +133,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         }
         finally
         {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks);
+            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
             foreach (var container in containers)
                 await container.DisposeAsync();
         }
@@ -138,6 +145,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
     {
         await using var cluster = await TestCluster.StartAsync();
         var containers = await cluster.RunCountersAsync(6, "sigstop");
+        await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
         using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, containers, 3);
         var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
@@ -168,7 +176,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         }
         finally
         {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks);
+            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
             foreach (var container in containers)
                 await container.DisposeAsync();
         }
@@ -181,6 +189,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         await using var cluster = await TestCluster.StartAsync();
         var old = await cluster.RunCountersAsync(6, "before4", interval: "0.5");
         var fresh = Array.Empty<TestContainer>();
+        await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
         using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, old, 2);
         var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
@@ -227,7 +236,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         }
         finally
         {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks);
+            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
             foreach (var container in old.Concat(fresh))
                 await container.DisposeAsync();
         }
@@ -239,6 +248,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
     {
         await using var cluster = await TestCluster.StartAsync();
         var containers = await cluster.RunCountersAsync(6, "reload");
+        await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
         using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, containers, 2);
         var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
@@ -260,7 +270,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         }
         finally
         {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks);
+            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
             foreach (var container in containers)
                 await container.DisposeAsync();
         }
@@ -272,6 +282,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
     {
         await using var cluster = await TestCluster.StartAsync();
         var containers = await cluster.RunCountersAsync(6, "drain");
+        await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
         using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, containers, 3);
         var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
@@ -299,7 +310,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         }
         finally
         {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks);
+            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
             foreach (var container in containers)
                 await container.DisposeAsync();
         }
@@ -312,6 +323,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         const int Herd = 300;
         await using var cluster = await TestCluster.StartAsync(new Dictionary<string, string> { ["Streaming:MaxSessions"] = "1000" });
         await using var container = (await cluster.RunCountersAsync(1, "herd", interval: "0.2"))[0];
+        await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
         using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, [container], Herd).Select(v => v.Viewer).ToList();
         var tasks = Run(viewers, running.Token);
@@ -334,7 +346,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
         }
         finally
         {
-            await StopAsync(running, viewers, tasks);
+            await StopAsync(running, viewers, tasks, cluster);
         }
         AssertNoToken(cluster.Proxy);
     }

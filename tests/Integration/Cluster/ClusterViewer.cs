@@ -94,7 +94,7 @@ public sealed class ClusterViewer(HaproxyProcess proxy, string path, int tail, s
                 }
             }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or JsonException)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or JsonException or ObjectDisposedException)
         {
         }
         _socket = null;

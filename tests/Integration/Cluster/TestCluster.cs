@@ -108,6 +108,9 @@ public sealed class TestCluster : IAsyncDisposable
         return total;
     }
 
+    /// <summary>HAProxy's own notices (servers going down and up), for the test output.</summary>
+    public string ProxyNotices => Proxy is null ? "" : string.Join("\n", Proxy.Log.Split('\n').Where(l => l.StartsWith('[') && l.Contains("Server instances/", StringComparison.Ordinal)));
+
     public async ValueTask DisposeAsync()
     {
         if (Proxy is not null)
