@@ -12,6 +12,8 @@ mkdir -p "$results"
 if [ -x scripts/docker-engine.sh ] && [ "${LOGS_TEST_NO_ENGINE:-0}" != 1 ]; then
   scripts/docker-engine.sh install
   scripts/prometheus.sh install
+  # Debian's HAProxy for the cluster tests (tests/Integration/Cluster); never started as a system service.
+  scripts/haproxy.sh install
   # main: a Swarm manager; worker: a worker of main's swarm; second: a host outside any swarm.
   LOGS_TEST_DOCKER_MAIN=$(scripts/docker-engine.sh start main)
   LOGS_TEST_DOCKER_SECOND=$(scripts/docker-engine.sh start second)

@@ -27,6 +27,7 @@ public static class DockerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, ServiceLogSource>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, StackLogSource>());
         services.AddHostLogSources();
+        services.TryAddSingleton<IResolveInvalidation, Events.ResolveInvalidation>();
         return services;
     }
 }

@@ -3,6 +3,7 @@ using LogsMigration.Api.Streaming;
 using LogsMigration.Docker;
 using LogsMigration.Docker.Events;
 using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Sources;
 using LogsMigration.Pipeline.Streaming;
 
 namespace LogsMigration.Api.Operations;
@@ -28,8 +29,12 @@ public static class OperationsApi
     public static RouteGroupBuilder MapAdminGroup(this IEndpointRouteBuilder app) =>
         app.MapGroup("/admin").RequireAuthorization(AuthPolicies.Admin).WithTags("Admin");
 
-    private static async Task<IResult> ReadyAsync(DockerHosts hosts, CancellationToken cancellationToken)
+    private static async Task<IResult> ReadyAsync(DockerHosts hosts, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
     {
+        // Draining (SIGTERM): no new viewers, but the open ones stay until the drain moves them. 404 is what HAProxy's
+        // `http-check disable-on-404` reads as exactly that; any readiness probe reads it as not ready.
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+            return Results.Json(new { status = "draining" }, statusCode: StatusCodes.Status404NotFound);
         var checks = await Task.WhenAll(hosts.HostIds.Select(async id =>
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -49,13 +54,19 @@ public static class OperationsApi
             statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static IResult ListStreams(LogStreamManager streams, SessionLimiter sessions, HostEventHub events, DockerHosts hosts)
+    private static IResult ListStreams(LogStreamManager streams, SessionLimiter sessions, HostEventHub events, DockerHosts hosts, ResolveCache resolver,
+        Microsoft.Extensions.Options.IOptions<StreamingOptions> streaming)
     {
         var budget = streams.Budget;
         var live = streams.ListStreams();
         return Results.Ok(new
         {
             sessions = sessions.Open,
+            instance = streaming.Value.EffectiveInstanceId,
+            // Resolutions asked of Docker (each an inspect) against those answered from the cache: a reconnect storm's cost.
+            resolve = new { source_calls = resolver.SourceCalls, cache_hits = resolver.Hits, invalidations = resolver.Invalidations, cached = resolver.Count },
+            // Reads from Docker for resuming clients whose cursor no buffer reached; a reconnect herd shares one.
+            catch_up_reads = CatchUp.Reads,
             buffers = new
             {
                 replay_bytes = budget.ReplayBytes,

@@ -22,7 +22,7 @@ public sealed partial class LogSessionHandler(
     LegacyLogStreams legacy,
     PathSelector paths,
     SessionRegistry openSessions,
-    LogSourceRegistry sources,
+    ResolveCache resolver,
     DockerHosts hosts,
     SessionLimiter sessions,
     IOptions<StreamingOptions> streamingOptions,
@@ -44,6 +44,15 @@ public sealed partial class LogSessionHandler(
         {
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             await context.Response.WriteAsJsonAsync(new { error = "websocket_required", message = "This route serves WebSocket connections only." });
+            return;
+        }
+
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Draining: refused before the upgrade, so a proxy (HAProxy's retry-on 503) places the viewer on another
+            // instance instead of handing it a socket that closes at once.
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await context.Response.WriteAsJsonAsync(new { error = new { code = ErrorCodes.ShuttingDown, message = "This instance is draining; connect to another one." } });
             return;
         }
 
@@ -153,8 +162,7 @@ public sealed partial class LogSessionHandler(
             open.CancelAfter(_options.OpenTimeout);
             try
             {
-                var source = sources.Get(request.SourceType);
-                var resourceId = await source.ResolveAsync(hostId, request.Resource, open.Token);
+                var resourceId = await resolver.ResolveAsync(request.SourceType, hostId, request.Resource, open.Token);
                 key = new StreamKey(hostId, request.SourceType, resourceId);
                 path = await paths.SelectAsync(request.SourceType, userId, open.Token);
             }
@@ -178,7 +186,7 @@ public sealed partial class LogSessionHandler(
                     // Docker host that does not answer.
                     open.CancelAfter(Timeout.InfiniteTimeSpan);
                     var left = _options.OpenTimeout - time.GetElapsedTime(openStarted);
-                    await SendConnectedAsync(socket, SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow()), cancellation);
+                    await SendConnectedAsync(socket, SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow(), _options.EffectiveInstanceId), cancellation);
                     open.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
                     subscription = path == LogPath.Unified
                         ? await streams.SubscribeAsync(key, new SubscriptionRequest(request.Tail, request.Follow, request.Resume, request.Cursor), open.Token)

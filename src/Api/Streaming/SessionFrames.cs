@@ -9,7 +9,7 @@ namespace LogsMigration.Api.Streaming;
 /// <summary>The per-session frames of the contract (everything but shared <c>log</c> lines, which come pre-encoded).</summary>
 internal static class SessionFrames
 {
-    public static byte[] Connected(StreamKey key, LogPath path, string message, DateTimeOffset now) =>
+    public static byte[] Connected(StreamKey key, LogPath path, string message, DateTimeOffset now, string? instance = null) =>
         LogFrameEncoder.EncodeControl("connected", message, now, w =>
         {
             w.WriteString("source_type"u8, key.SourceType.ToWire());
@@ -19,6 +19,8 @@ internal static class SessionFrames
             // A stack's resolved id names which kind answered (a Swarm stack, or a Compose project of that name).
             if (key.SourceType == LogSourceType.Stack && StackId.TryParse(key.ResourceId, out var stack))
                 w.WriteString("stack_kind"u8, stack.Kind.ToWire());
+            if (instance is not null)
+                w.WriteString("instance"u8, instance);
         });
 
     /// <summary>
