@@ -3,13 +3,16 @@ using LogsMigration.Api.Observability;
 using LogsMigration.Api.Operations;
 using LogsMigration.Api.Rollout;
 using LogsMigration.Api.Streaming;
+using LogsMigration.Api.Viewer;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddLogStreaming();
 builder.AddTelemetry();
+builder.AddViewer();
 
 var app = builder.Build();
 app.UseLogStreaming();
+app.UseViewer();
 app.MapLogStreamRoutes();
 app.MapOperationsApi();
 app.MapRolloutApi();
