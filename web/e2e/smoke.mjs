@@ -1,0 +1,14 @@
+import { ServiceProcess, launchChromium, mintToken, freePort, signingKey } from './harness.mjs';
+const key = signingKey();
+const svc = new ServiceProcess({ engine: process.env.LOGS_WEB_DOCKER, key, port: await freePort() });
+await svc.start();
+const browser = await launchChromium();
+const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+page.on('pageerror', (e) => console.log('pageerror:', e.message));
+await page.goto(`${svc.origin}/?src=container:local:web-demo#token=${mintToken(key)}`);
+await page.waitForSelector('.rows .row', { timeout: 30000 }); await page.waitForTimeout(1500);
+console.log(page.url());
+await page.screenshot({ path: '/tmp/web-smoke.png' });
+console.log(JSON.stringify(await page.evaluate(() => window.__logsViewer?.stats())));
+await browser.close();
+await svc.stop();
