@@ -22,7 +22,7 @@ function render(props: UnifiedLogStreamOptions) {
 
 /** The hook publishes rows once per frame (a timer here): let it run. */
 function flush() {
-  act(() => { vi.advanceTimersByTime(20); });
+  act(() => { vi.advanceTimersByTime(150); });
 }
 
 beforeEach(() => {

@@ -82,6 +82,7 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
   // The page's own model, for the browser tests (and for anyone debugging in the console).
   useEffect(() => {
     (window as unknown as { __logsViewer: unknown }).__logsViewer = {
+      last: () => { const v = streams.buffer.view; for (let i = v.length - 1; i >= 0; i--) if (v[i].kind === 'line') return v[i].frame.message; return undefined; },
       lines: () => streams.buffer.view.filter((r) => r.kind === 'line').map((r) => r.frame.message),
       rows: () => streams.buffer.view.map((r) => ({ kind: r.kind, source: r.source, message: r.frame.message, timestamp: r.frame.timestamp, level: r.frame.level, gap: r.frame.gap, replica: r.frame.metadata?.task_name ?? r.frame.metadata?.replica })),
       stats: () => ({ held: streams.buffer.length, added: streams.buffer.added, dropped: streams.buffer.dropped, duplicates: streams.buffer.duplicates, rendered: document.querySelectorAll('.rows .row').length, waiting, paused: !!paused, sources: streams.sources }),
