@@ -29,8 +29,8 @@ function highlighted(message: string, matches: [number, number][] | undefined, f
 function replicaOf(row: LogRow): string | undefined {
   const m = row.frame.metadata;
   if (!m) return undefined;
-  if (m.task_name) return m.task_name;
   if (m.service_name && m.replica) return `${m.service_name}.${m.replica}`;
+  if (m.task_name) return m.task_name.split('.').slice(0, 2).join('.');
   return undefined;
 }
 
@@ -56,7 +56,7 @@ export const Row = memo(function Row({ row, options }: { row: LogRow; options: R
   return (
     <div className={`row lvl-${f.level} ${f.stream === 'stderr' ? 'stderr' : ''}`} data-kind="line" role="row">
       {options.timestamps && <time className="ts" dateTime={f.timestamp}>{f.timestamp.slice(0, 23).replace('T', ' ')}</time>}
-      {source && (options.merged || replica) && <span className={`src c${source.colour}`}>{options.merged ? source.label : ''}{replica ? `${options.merged ? ' ' : ''}${replica}` : ''}</span>}
+      {source && (options.merged || replica) && <span className={`src c${source.colour}`}>{replica ?? source.label}</span>}
       <span className={`lvl lvl-badge-${f.level}`}>{f.level === 'unknown' ? '' : f.level.slice(0, 4)}</span>
       {f.stream === 'stderr' && <span className="err-mark" title="stderr">err</span>}
       {expandable ? (

@@ -44,7 +44,8 @@ export function writeViewState(state: ViewState): string {
   if (q.stream) params.set('stream', q.stream);
   if (q.since) params.set('since', q.since);
   if (q.until) params.set('until', q.until);
-  const text = params.toString();
+  // `:` is legal in a query: keep the shared link readable (src=container:local:web-1).
+  const text = params.toString().replace(/%3A/gi, ':');
   return text ? `?${text}` : '';
 }
 
