@@ -191,6 +191,9 @@ test('reconnect without duplicates: the service is killed and restarted, then st
 });
 
 test('gap marker: lines rotated away by Docker while the service was down show as a row with count and reason; screenshot', async () => {
+  // Fast writes with tiny json-file limits: Docker rotates a line away within about a second.
+  startContainer(engine, names.rotate, 'i=0; while true; do seq $i $((i+29)) | sed "s/^/level=info rotating n=/"; echo "level=warn n=$i batch was slow"; echo "level=error n=$i flush failed" >&2; i=$((i+30)); sleep 0.02; done',
+    ['--log-opt', 'max-size=16k', '--log-opt', 'max-file=2']);
   const page = await openPage(`?src=container:local:${names.rotate}`);
   await eventually('lines', async () => lineNumbers(await model(page)).length >= 100);
   await service.stop('SIGKILL');
@@ -212,6 +215,7 @@ test('gap marker: lines rotated away by Docker while the service was down show a
   assert(/missing \((not_retained|source_incomplete)\)/.test(text), `gap row says: ${text}`);
   await page.screenshot({ path: path.join(out, 'gap-marker.png') });
   await page.context().close();
+  removeContainer(engine, names.rotate);
 });
 
 test('levels, stderr and an expanded JSON line; phone width readable', async () => {
@@ -231,6 +235,7 @@ test('levels, stderr and an expanded JSON line; phone width readable', async () 
 });
 
 test('benchmark: a container at 5,000 lines/s for 30 s, rendered rows bounded, JS heap bounded', async () => {
+  startContainer(engine, names.fast, 'i=0; while true; do seq $i $((i+499)) | sed "s/^/fast /"; i=$((i+500)); sleep 0.085; done');
   const page = await openPage(`?src=container:local:${names.fast}`);
   const cdp = await page.context().newCDPSession(page);
   await cdp.send('Performance.enable');
@@ -264,6 +269,7 @@ test('benchmark: a container at 5,000 lines/s for 30 s, rendered rows bounded, J
   assert(maxHeap < 150, `JS heap reached ${maxHeap} MiB`);
   assert(rate > 2500, `the page took only ${rate} lines/s`);
   await page.context().close();
+  removeContainer(engine, names.fast);
 });
 
 // --- run ---
@@ -271,9 +277,6 @@ let passed = 0, failed = 0;
 try {
   startContainer(engine, names.levels, LEVELS_SCRIPT);
   startContainer(engine, names.counter, 'i=0; while true; do i=$((i+1)); echo "count n=$i"; sleep 0.02; done');
-  startContainer(engine, names.rotate, 'i=0; while true; do seq $i $((i+29)) | sed "s/^/level=info rotating n=/"; echo "level=warn n=$i batch was slow"; echo "level=error n=$i flush failed" >&2; i=$((i+30)); sleep 0.02; done',
-    ['--log-opt', 'max-size=16k', '--log-opt', 'max-file=2']);
-  startContainer(engine, names.fast, 'i=0; while true; do seq $i $((i+499)) | sed "s/^/fast /"; i=$((i+500)); sleep 0.085; done');
   startService(engine, names.svc, 2, 'i=0; while true; do i=$((i+1)); echo "n=$i replica line"; sleep 0.2; done');
   deployStack(engine, names.stack);
   await service.start();

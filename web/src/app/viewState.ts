@@ -56,5 +56,7 @@ export function toRequest(s: OpenSource, q: QueryState, tail: number): StreamReq
     sourceType: s.kind, resourceId, hostId: s.host, tail, follow: !q.until, timestamps: false, format: 'batch',
     filter: q.filter || undefined, exclude: q.exclude || undefined, levels: q.levels.length ? q.levels : undefined,
     stream: q.stream || undefined, since: q.since || undefined, until: q.until || undefined,
+    // A filtered tail may scan history backwards: ask for the progress frames the banner shows.
+    progress: q.filter ? true : undefined,
   };
 }
