@@ -1,4 +1,6 @@
 using LogsMigration.Api;
+using LogsMigration.Api.Auth;
+using LogsMigration.Api.Listing;
 using LogsMigration.Api.Observability;
 using LogsMigration.Api.Operations;
 using LogsMigration.Api.Rollout;
@@ -7,16 +9,24 @@ using LogsMigration.Api.Viewer;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddLogStreaming();
+builder.AddApiAuthorization();
+builder.AddListing();
+builder.Services.AddOpenApi();
 builder.AddTelemetry();
 builder.AddViewer();
 
 var app = builder.Build();
 app.UseLogStreaming();
 app.UseViewer();
-app.MapLogStreamRoutes();
+app.UseApiAuthorization();
+var webSockets = app.MapWebSocketGroup(AuthPolicies.Viewer);
+webSockets.MapLogStreamRoutes();
+webSockets.MapHostEvents();
 app.MapOperationsApi();
 app.MapRolloutApi();
+app.MapListingApi();
 app.MapMetrics();
+app.MapOpenApi().AllowAnonymous();
 app.Run();
 
 /// <summary>Entry point; public so WebApplicationFactory can start the service in tests.</summary>

@@ -1,6 +1,7 @@
 using LogsMigration.Api.Auth;
 using LogsMigration.Api.Streaming;
 using LogsMigration.Docker;
+using LogsMigration.Docker.Events;
 using LogsMigration.Pipeline.Model;
 using LogsMigration.Pipeline.Streaming;
 
@@ -12,15 +13,20 @@ public static class OperationsApi
 
     /// <summary>
     /// <c>/healthz</c>: the process is alive. <c>/readyz</c>: every configured Docker host answers (503 otherwise).
-    /// <c>/admin/streams</c>: the live shared streams, for admins only.
+    /// <c>/admin/streams</c>: the live shared streams, for admins only. The probes are open, as they always were:
+    /// an orchestrator has no token.
     /// </summary>
     public static IEndpointRouteBuilder MapOperationsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", () => Results.Ok(new { status = "alive" }));
-        app.MapGet("/readyz", ReadyAsync);
-        app.MapGet("/admin/streams", ListStreamsAsync);
+        app.MapGet("/healthz", () => Results.Ok(new { status = "alive" })).AllowAnonymous();
+        app.MapGet("/readyz", ReadyAsync).AllowAnonymous();
+        app.MapAdminGroup().MapGet("/streams", ListStreams);
         return app;
     }
+
+    /// <summary><c>/admin/*</c>: every endpoint of the group needs an admin token (<c>Authorization: Bearer</c> or <c>token</c>).</summary>
+    public static RouteGroupBuilder MapAdminGroup(this IEndpointRouteBuilder app) =>
+        app.MapGroup("/admin").RequireAuthorization(AuthPolicies.Admin).WithTags("Admin");
 
     private static async Task<IResult> ReadyAsync(DockerHosts hosts, CancellationToken cancellationToken)
     {
@@ -43,11 +49,8 @@ public static class OperationsApi
             statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static async Task<IResult> ListStreamsAsync(HttpRequest request, AccessTokenValidator tokens, LogStreamManager streams, SessionLimiter sessions)
+    private static IResult ListStreams(LogStreamManager streams, SessionLimiter sessions, HostEventHub events)
     {
-        var (_, refused) = await AuthorizeAdminAsync(request, tokens);
-        if (refused is not null)
-            return refused;
         var budget = streams.Budget;
         return Results.Ok(new
         {
@@ -71,25 +74,9 @@ public static class OperationsApi
                 queued_bytes = s.QueuedBytes,
                 sequence = s.HeadSequence,
             }),
+            // One Docker events stream per host however many clients watch /ws/hosts/{id}/events: upstream_opens counts them.
+            event_feeds = events.ListFeeds().Select(f => new { host_id = f.HostId, open = f.Open, subscribers = f.Subscribers, upstream_opens = f.UpstreamOpens }),
         });
-    }
-
-    /// <summary>Admin endpoints take the token from <c>Authorization: Bearer</c> (or <c>token</c>); 401 without a valid one, 403 below admin.</summary>
-    internal static async Task<(AuthResult Auth, IResult? Refused)> AuthorizeAdminAsync(HttpRequest request, AccessTokenValidator tokens)
-    {
-        var auth = await tokens.ValidateAsync(AdminToken(request), UserRole.Admin);
-        if (auth.Succeeded)
-            return (auth, null);
-        return (auth, Results.Json(new { error = auth.ErrorCode, message = auth.Reason },
-            statusCode: auth.ErrorCode == ErrorCodes.Forbidden ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized));
-    }
-
-    private static string? AdminToken(HttpRequest request)
-    {
-        var header = request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-            return header["Bearer ".Length..].Trim();
-        return request.Query["token"].ToString() is { Length: > 0 } query ? query : null;
     }
 
     private sealed record HostReadiness(string Host, bool Answers, string? Error);

@@ -24,7 +24,6 @@ public sealed partial class LogSessionHandler(
     SessionRegistry openSessions,
     LogSourceRegistry sources,
     DockerHosts hosts,
-    AccessTokenValidator tokens,
     SessionLimiter sessions,
     IOptions<StreamingOptions> streamingOptions,
     IOptions<AuthOptions> authOptions,
@@ -116,7 +115,7 @@ public sealed partial class LogSessionHandler(
         if (origin.Length > 0 && _allowedOrigins.Count > 0 && !_allowedOrigins.Contains(origin.TrimEnd('/')))
             return new Refusal(ErrorCodes.OriginNotAllowed, "This page's origin may not open log streams.", CloseCodes.PolicyViolation);
 
-        var auth = await tokens.ValidateAsync(ReadToken(context.Request), UserRole.Viewer);
+        var auth = InBandAuthorization.Outcome(context);
         if (!auth.Succeeded)
             return new Refusal(auth.ErrorCode!, auth.Reason!, CloseCodes.PolicyViolation);
         connection.Activity?.AddEvent(new ActivityEvent("authenticated"));
@@ -304,15 +303,6 @@ public sealed partial class LogSessionHandler(
         if (socket.State is not (WebSocketState.Closed or WebSocketState.Aborted))
             socket.Abort();
         await receiving;
-    }
-
-    private static string? ReadToken(HttpRequest request)
-    {
-        var query = request.Query["token"].ToString();
-        if (query.Length > 0)
-            return query;
-        var header = request.Headers.Authorization.ToString();
-        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
     }
 
     // A close reason may hold at most 123 UTF-8 bytes: cut on a character boundary below that.

@@ -32,9 +32,18 @@ public static class ViewerExtensions
         var root = ResolveRoot(options, app.Environment);
         if (root is null)
         {
-            app.MapGet("/", () => Results.Json(
-                new { error = new { code = "viewer_not_built", message = "The viewer page is not built: run scripts/web.sh build (scripts/run.sh does)." } },
-                statusCode: StatusCodes.Status404NotFound)).ExcludeFromDescription();
+            // Middleware, not an endpoint: the page (built or not) is open to everyone, and only endpoints carry
+            // role policies (tests/Unit/Api/EndpointAuthorizationTests enumerates them).
+            app.Use(async (context, next) =>
+            {
+                if (context.Request.Path == "/" && HttpMethods.IsGet(context.Request.Method))
+                {
+                    context.Response.StatusCode = StatusCodes.Status404NotFound;
+                    await context.Response.WriteAsJsonAsync(new { error = new { code = "viewer_not_built", message = "The viewer page is not built: run scripts/web.sh build (scripts/run.sh does)." } });
+                    return;
+                }
+                await next(context);
+            });
             return app;
         }
 
