@@ -78,15 +78,19 @@ test('sign-in: a token that expires while the page is open sends it back to the 
 
 test('find the container in the list, open it, see its numbered lines with levels; screenshot of the list', async () => {
   const page = await openPage();
-  await page.fill('input.search', 'web-e2e-lev');
   const item = page.locator(`button.open[data-kind=container][data-id="${names.levels}"]`);
   await item.waitFor({ timeout: 30_000 });
-  await page.screenshot({ path: path.join(out, 'list.png') });
+  await page.locator(`button.open[data-kind=service][data-id="${names.svc}"]`).waitFor();
+  // The search box narrows the list.
+  await page.fill('input.search', 'web-e2e-lev');
+  await eventually('the service hidden by the search', async () => (await page.locator(`button.open[data-id="${names.svc}"]`).count()) === 0);
   await item.click();
+  await page.fill('input.search', '');
   await eventually('numbered lines on the page', async () => lineNumbers(await model(page)).length >= 30);
   await page.waitForSelector('.rows .row.lvl-error');
   await page.waitForSelector('.rows .row.lvl-info');
   assertEachOnce(lineNumbers(await model(page)), 'the opened container');
+  await page.screenshot({ path: path.join(out, 'list.png') });
   await page.context().close();
 });
 

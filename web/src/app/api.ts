@@ -53,7 +53,8 @@ export function watchHostEvents(host: string, token: () => string | undefined, o
       try {
         const frame = JSON.parse(String(ev.data)) as { type: string; code?: string };
         if (frame.type === 'connected') { attempt = 0; everConnected = true; }
-        if (frame.type === 'event') onEvent(frame as HostEvent);
+        // A gap (this feed fell behind) means changes were missed: the list is read again either way.
+        if (frame.type === 'event' || frame.type === 'gap') onEvent(frame as HostEvent);
         if (frame.type === 'error' && frame.code !== 'upstream_unavailable') fatal = true;
       } catch { /* ignore */ }
     };
