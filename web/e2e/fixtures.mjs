@@ -23,14 +23,21 @@ export function startService(engine, name, replicas, script) {
   docker(engine, 'service', 'create', '-d', '--name', name, '--replicas', String(replicas), IMAGE, 'sh', '-c', script);
 }
 
-export function deployStack(engine, name) {
+export async function deployStack(engine, name) {
   const dir = mkdtempSync(path.join(tmpdir(), 'web-e2e-stack-'));
   const file = path.join(dir, 'stack.yml');
   // A compose file interpolates `$`: the shell's own are written `$$`.
   const script = (word) => `i=0; while true; do i=$((i+1)); echo "level=info n=$i ${word} tick"; if [ $((i % 7)) -eq 0 ]; then echo "level=warn n=$i ${word} queue is long"; fi; if [ $((i % 11)) -eq 0 ]; then echo "level=error n=$i ${word} upstream timed out" >&2; fi; sleep 0.3; done`;
   const svc = (word) => ({ image: IMAGE, command: ['sh', '-c', script(word).replaceAll('$', '$$$$')] });
   writeFileSync(file, JSON.stringify({ version: '3.8', services: { api: svc('api'), worker: svc('worker') } }));
-  docker(engine, 'stack', 'deploy', '-c', file, name);
+  // A stack removed a moment ago (the last run's) may still be taking its network down: deploy again until it takes.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try { docker(engine, 'stack', 'deploy', '-c', file, name); return; } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }
 
 export function removeStack(engine, name) {
