@@ -48,6 +48,11 @@ function assert(condition, message) { if (!condition) throw new Error(message); 
 
 const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
+// Tests of what issue 12's filters and download add to the server: registered, but run only once those are on
+// main (LOGS_WEB_FILTERS=1 runs them before). Never counted as passed while they do not run.
+const filtersLanded = process.env.LOGS_WEB_FILTERS === '1';
+const waitingForFilters = [];
+const filterTest = (name, fn) => (filtersLanded ? test(name, fn) : waitingForFilters.push(name));
 
 test('sign-in: the #token fragment is taken, removed from the address bar and kept in sessionStorage only', async () => {
   const page = await openPage(`?src=container:local:${names.levels}`);
@@ -105,7 +110,7 @@ test('a container started elsewhere appears in the list (the events feed)', asyn
   await page.context().close();
 });
 
-test('filter to the error lines (server side) with the matches highlighted; screenshot', async () => {
+filterTest('filter to the error lines (server side) with the matches highlighted; screenshot', async () => {
   const page = await openPage(`?src=container:local:${names.levels}`);
   await page.waitForSelector('.rows .row');
   await page.keyboard.press('/');
@@ -163,7 +168,7 @@ test('merged stack view: two services in timestamp order, each its own colour; s
   await page.context().close();
 });
 
-test('download: the file holds the lines of the view, numbered and in order', async () => {
+filterTest('download: the file holds the lines of the view, numbered and in order', async () => {
   const page = await openPage(`?src=container:local:${names.levels}&filter=error`);
   await page.waitForSelector('.rows .row');
   const href = await page.locator('.downloads a', { hasText: 'text' }).getAttribute('href');
@@ -312,5 +317,6 @@ try {
   removeService(engine, names.svc);
   removeStack(engine, names.stack);
 }
+for (const name of waitingForFilters) console.log(`NOT RUN (needs issue 12's filters and download on the server) ${name}`);
 console.log(`web browser tests: ${passed} passed, ${failed} failed`);
 process.exit(failed > 0 ? 1 : 0);
