@@ -72,7 +72,10 @@ export class ServiceProcess {
       this.child.stderr.on('data', onData);
     });
     const result = await Promise.race([listening, exited, new Promise((r) => setTimeout(() => r('timeout'), 60_000))]);
-    if (result !== true) throw new Error(`the service did not start (${JSON.stringify(result)}):\n${this.output}`);
+    if (result !== true) {
+      this.child.kill('SIGKILL');
+      throw new Error(`the service did not start (${JSON.stringify(result)}):\n${this.output}`);
+    }
   }
 
   /** SIGKILL (a crash) or SIGTERM (a graceful stop: every session gets `disconnected`, reconnect true). */
