@@ -49,9 +49,10 @@ public static class OperationsApi
             statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
     }
 
-    private static IResult ListStreams(LogStreamManager streams, SessionLimiter sessions, HostEventHub events)
+    private static IResult ListStreams(LogStreamManager streams, SessionLimiter sessions, HostEventHub events, DockerHosts hosts)
     {
         var budget = streams.Budget;
+        var live = streams.ListStreams();
         return Results.Ok(new
         {
             sessions = sessions.Open,
@@ -62,7 +63,15 @@ public static class OperationsApi
                 total_bytes = budget.TotalBytes,
                 limit_bytes = budget.LimitBytes,
             },
-            streams = streams.ListStreams().Select(s => new
+            // Each configured host, with its own streams: a host that is down shows its streams retrying, the others' not.
+            hosts = hosts.HostIds.Order(StringComparer.Ordinal).Select(id => new
+            {
+                id,
+                streams = live.Count(s => s.Key.HostId == id),
+                subscribers = live.Where(s => s.Key.HostId == id).Sum(s => s.Subscribers),
+                retrying = live.Count(s => s.Key.HostId == id && s.State == UpstreamState.Retrying),
+            }),
+            streams = live.Select(s => new
             {
                 key = new { host_id = s.Key.HostId, source_type = s.Key.SourceType.ToWire(), source_id = s.Key.ResourceId, streams = s.Key.Streams.ToString().ToLowerInvariant() },
                 epoch = s.Epoch,

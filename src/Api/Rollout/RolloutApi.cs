@@ -36,7 +36,9 @@ public static class RolloutApi
                 sessions = new { unified = sessions.Count(sourceType, LogPath.Unified), legacy = sessions.Count(sourceType, LogPath.Legacy) },
             });
         }
-        return Results.Ok(new { flags = rows });
+        // The kinds without a flag exist only on the unified path: said here, so nobody looks for their flag.
+        var unifiedOnly = Enum.GetValues<LogSourceType>().Where(t => !PathSelector.Flags.ContainsKey(t)).Select(t => t.ToWire());
+        return Results.Ok(new { flags = rows, unified_only = unifiedOnly });
     }
 
     private static IResult Set(string endpoint, FlagChange change, ClaimsPrincipal user, PathSelector selector)
@@ -73,7 +75,7 @@ public static class RolloutApi
     }
 
     private static IResult UnknownEndpoint(string endpoint) =>
-        Results.NotFound(new { error = "not_found", message = $"'{endpoint}' has no legacy path; endpoints with a flag: container, service." });
+        Results.NotFound(new { error = "not_found", message = $"'{endpoint}' has no legacy path (host, daemon and stack logs exist only on the unified path); endpoints with a flag: container, service." });
 
     /// <summary>Body of <c>PUT /admin/flags/{endpoint}</c>.</summary>
     public sealed record FlagChange(bool? Unified);

@@ -1,4 +1,5 @@
 using LogsMigration.Api.Rollout;
+using LogsMigration.Docker.Stacks;
 using LogsMigration.Pipeline.Model;
 using LogsMigration.Pipeline.Streaming;
 using LogsMigration.Pipeline.Wire;
@@ -15,6 +16,9 @@ internal static class SessionFrames
             w.WriteString("source_id"u8, key.ResourceId);
             w.WriteString("host_id"u8, key.HostId);
             w.WriteString("path"u8, path == LogPath.Unified ? "unified" : "legacy");
+            // A stack's resolved id names which kind answered (a Swarm stack, or a Compose project of that name).
+            if (key.SourceType == LogSourceType.Stack && StackId.TryParse(key.ResourceId, out var stack))
+                w.WriteString("stack_kind"u8, stack.Kind.ToWire());
         });
 
     /// <summary>
