@@ -168,6 +168,21 @@ test('merged stack view: two services in timestamp order, each its own colour; s
   await page.context().close();
 });
 
+test('a stack opened from the list: the server merges its services, each labelled and in its own colour; screenshot', async () => {
+  const page = await openPage();
+  await page.locator(`button.open[data-kind=stack][data-id="${names.stack}"]`).click({ timeout: 30_000 });
+  await eventually('lines of both services of the stack', async () =>
+    new Set((await model(page)).filter((r) => r.kind === 'line').map((r) => r.replica)).size >= 2, 60_000);
+  await eventually('a few lines', async () => (await model(page)).filter((r) => r.kind === 'line').length >= 20, 60_000);
+  const rows = (await model(page)).filter((r) => r.kind === 'line');
+  for (let i = 1; i < rows.length; i++) assert(rows[i - 1].timestamp <= rows[i].timestamp, `out of order at ${i}`);
+  const labels = await page.locator('.rows .row .src').evaluateAll((els) => els.map((e) => `${e.textContent}|${getComputedStyle(e).color}`));
+  const byService = new Map(labels.map((l) => [l.split('|')[0].split('.')[0], l.split('|')[1]]));
+  assert(byService.size >= 2 && new Set(byService.values()).size >= 2, `services not told apart: ${JSON.stringify([...byService])}`);
+  await page.screenshot({ path: path.join(out, 'stack.png') });
+  await page.context().close();
+});
+
 filterTest('download: the file holds the lines of the view, numbered and in order', async () => {
   const page = await openPage(`?src=container:local:${names.levels}&filter=error`);
   await page.waitForSelector('.rows .row');

@@ -34,6 +34,15 @@ function replicaOf(row: LogRow): string | undefined {
   return undefined;
 }
 
+/** In a stack's stream every service gets its own colour, as the sources of a merged view do. */
+function colourOf(row: LogRow, sourceColour: number): number {
+  const service = row.frame.source_type === 'stack' ? row.frame.metadata?.service_name : undefined;
+  if (!service) return sourceColour;
+  let hash = 0;
+  for (let i = 0; i < service.length; i++) hash = (hash * 31 + service.charCodeAt(i)) >>> 0;
+  return hash % 8;
+}
+
 export const Row = memo(function Row({ row, options }: { row: LogRow; options: RowOptions }) {
   const [open, setOpen] = useState(false);
   const f = row.frame;
@@ -56,7 +65,7 @@ export const Row = memo(function Row({ row, options }: { row: LogRow; options: R
   return (
     <div className={`row lvl-${f.level} ${f.stream === 'stderr' ? 'stderr' : ''}`} data-kind="line" role="row">
       {options.timestamps && <time className="ts" dateTime={f.timestamp}>{f.timestamp.slice(0, 23).replace('T', ' ')}</time>}
-      {source && (options.merged || replica) && <span className={`src c${source.colour}`}>{replica ?? source.label}</span>}
+      {source && (options.merged || replica) && <span className={`src c${colourOf(row, source.colour)}`}>{replica ?? source.label}</span>}
       <span className={`lvl lvl-badge-${f.level}`}>{f.level === 'unknown' ? '' : f.level.slice(0, 4)}</span>
       {f.stream === 'stderr' && <span className="err-mark" title="stderr">err</span>}
       {expandable ? (
