@@ -75,9 +75,10 @@ test('sign-in: the form refuses an expired token with the reason and takes a val
 });
 
 test('sign-in: a token that expires while the page is open sends it back to the form with the reason', async () => {
-  const page = await openPage(`?src=container:local:${names.levels}`, { withToken: mintToken(key, 'viewer', { expiresIn: 4 }) });
+  // Long enough for a loaded machine to show the page first; the expiry itself is then waited for.
+  const page = await openPage(`?src=container:local:${names.levels}`, { withToken: mintToken(key, 'viewer', { expiresIn: 25 }) });
   await page.waitForSelector('.logview');
-  await page.getByText('Your token has expired').waitFor({ timeout: 30_000 });
+  await page.getByText('Your token has expired').waitFor({ timeout: 60_000 });
   await page.context().close();
 });
 
