@@ -22,6 +22,11 @@ if [ -x scripts/docker-engine.sh ] && [ "${LOGS_TEST_NO_ENGINE:-0}" != 1 ]; then
   export LOGS_TEST_DOCKER_MAIN LOGS_TEST_DOCKER_SECOND LOGS_TEST_DOCKER_WORKER
 fi
 
+# journalctl and systemd-journal-remote for the host and daemon log tests (real journal files).
+if [ -x scripts/journal.sh ]; then
+  scripts/journal.sh install
+fi
+
 status=0
 dotnet test LogsMigration.sln --logger "trx" --results-directory "$results" "$@" || status=$?
 

@@ -1,4 +1,5 @@
 using LogsMigration.Docker.Containers;
+using LogsMigration.Docker.HostLogs;
 using LogsMigration.Docker.Services;
 using LogsMigration.Docker.Stacks;
 using LogsMigration.Pipeline.Sources;
@@ -25,6 +26,7 @@ public static class DockerServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, ContainerLogSource>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, ServiceLogSource>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, StackLogSource>());
+        services.AddHostLogSources();
         return services;
     }
 }
