@@ -86,6 +86,13 @@ describe('LogStreamClient', () => {
     expect(expired.client.status).toBe('failed');
     expect(expired.errors).toEqual(['token_expired']);
 
+    // A host without a daemon log (issue 11's not_available) will not grow one by asking again.
+    const absent = setup({ sourceType: 'daemon', resourceId: 'edge' } as never);
+    absent.rec.last().send({ type: 'error', code: 'not_available', message: 'No Docker daemon log on this machine' });
+    absent.rec.last().drop(4404);
+    vi.advanceTimersByTime(60_000);
+    expect([absent.rec.sockets.length, absent.client.status]).toEqual([1, 'failed']);
+
     const done = setup();
     done.rec.last().send({ type: 'complete', message: 'History sent.' });
     done.rec.last().drop(1000);

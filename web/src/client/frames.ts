@@ -70,7 +70,7 @@ export function entryKind(frame: LogFrame): EntryKind {
  */
 export const FATAL_ERROR_CODES: ReadonlySet<string> = new Set([
   'unauthorized', 'token_invalid', 'token_expired', 'token_not_access', 'forbidden', 'origin_not_allowed',
-  'invalid_parameter', 'unknown_host', 'not_found', 'not_supported', 'not_implemented',
+  'invalid_parameter', 'unknown_host', 'not_found', 'not_supported', 'not_implemented', 'not_available',
 ]);
 
 /** Error codes that mean the user must sign in again. */
