@@ -5,6 +5,7 @@
 # private engine (scripts/docker-engine.sh, installing docker.io from Debian if needed) with a demo container
 # and a demo Swarm service that write a line every second, so there is something to watch.
 # Auth: uses Auth__SigningKey when set; otherwise it generates a key for this run only. Either way it prints
+# the viewer page's URL (already signed in: the token is in the #fragment, which the page removes at once) and
 # ready-to-open WebSocket URLs carrying a freshly minted token (valid 12 hours).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,11 +72,16 @@ mint_token() {  # $1: role
 }
 token=$(mint_token admin)
 
+# The viewer page, served at / (scripts/web.sh: npm packages from the lock file, built into src/Api/wwwroot).
+bash scripts/web.sh build
+export Viewer__Root="$PWD/src/Api/wwwroot"
 dotnet build src/Api -c Release -v quiet -nologo >&2
 
 cat >&2 <<MSG
 
 LogsMigration on $base  (Docker: $DOCKER_HOST)
+  viewer (signed in): $base/?src=container:local:logs-demo#token=$token
+  merged demo view:   $base/?src=container:local:logs-demo&src=service:local:logs-demo-svc#token=$token
   container logs: $ws_base/ws/containers/logs-demo/logs?token=$token
   service logs:   $ws_base/api/v1/services/logs-demo-svc/logs?host_id=local&token=$token
   live streams:   curl -H "Authorization: Bearer $token" $base/admin/streams

@@ -5,6 +5,7 @@ using LogsMigration.Api.Observability;
 using LogsMigration.Api.Operations;
 using LogsMigration.Api.Rollout;
 using LogsMigration.Api.Streaming;
+using LogsMigration.Api.Viewer;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddLogStreaming();
@@ -12,9 +13,11 @@ builder.AddApiAuthorization();
 builder.AddListing();
 builder.AddApiDocument();
 builder.AddTelemetry();
+builder.AddViewer();
 
 var app = builder.Build();
 app.UseLogStreaming();
+app.UseViewer();
 app.UseApiAuthorization();
 var webSockets = app.MapWebSocketGroup(AuthPolicies.Viewer);
 webSockets.MapLogStreamRoutes();
