@@ -64,8 +64,10 @@ public sealed partial class HostEventsSession(
         var auth = InBandAuthorization.Outcome(context);
         if (!auth.Succeeded)
             return new Refusal(auth.ErrorCode!, auth.Reason!, CloseCodes.PolicyViolation);
+        if (!HostIds.IsWellFormed(hostId))
+            return new Refusal(ErrorCodes.InvalidParameter, HostIds.FormatMessage, CloseCodes.BadRequest, "path");
         if (!hosts.Contains(hostId))
-            return new Refusal(ErrorCodes.NotFound, $"Unknown Docker host '{hostId}'.", CloseCodes.NotFound, "path");
+            return new Refusal(ErrorCodes.UnknownHost, $"Unknown Docker host '{hostId}'.", CloseCodes.NotFound, "path");
         if (!sessions.TryEnter())
             return new Refusal(ErrorCodes.TooManyClients, "The server holds its maximum number of sessions; try again later.", CloseCodes.TooManyClients);
         try
@@ -88,7 +90,7 @@ public sealed partial class HostEventsSession(
                 }
             }
             await using var subscription = hub.Subscribe(hostId);
-            await SendAsync(socket, HostEventsFrames.Connected(hostId, time.GetUtcNow()), cancellationToken);
+            await SendAsync(socket, HostEventsFrames.Connected(hostId, subscription.Since, time.GetUtcNow()), cancellationToken);
             LogOpened(logger, hostId, auth.UserId!);
             return await PumpAsync(socket, subscription, cancellationToken);
         }
@@ -124,11 +126,19 @@ public sealed partial class HostEventsSession(
             }
             if (!more)
                 return cancellationToken.IsCancellationRequested || lifetime.ApplicationStopping.IsCancellationRequested ? Refusal.Restarting : Refusal.Internal;
-            while (events.TryRead(out var hostEvent))
+            while (events.TryRead(out var item))
             {
                 if (subscription.TakeMissed() is > 0 and var missed)
                     await SendAsync(socket, HostEventsFrames.Gap(missed, time.GetUtcNow()), cancellationToken);
-                await SendAsync(socket, HostEventsFrames.Event(hostEvent), cancellationToken);
+                var frame = item switch
+                {
+                    HostEvent hostEvent => HostEventsFrames.Event(hostEvent),
+                    HostFeedNotice { Kind: HostFeedNoticeKind.Gap } notice => HostEventsFrames.ReopenGap(notice.Message, time.GetUtcNow()),
+                    HostFeedNotice notice => HostEventsFrames.Notice(notice, time.GetUtcNow()),
+                    _ => null,
+                };
+                if (frame is not null)
+                    await SendAsync(socket, frame, cancellationToken);
             }
         }
     }

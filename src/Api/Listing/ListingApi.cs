@@ -48,11 +48,16 @@ public static class ListingApi
         return Results.Ok(listing.Items);
     }
 
-    /// <summary>An unknown host is 404 <c>not_found</c> before Docker is asked; Docker's failures keep their codes.</summary>
+    /// <summary>
+    /// A malformed host id is 400 <c>invalid_parameter</c>, an unknown one 404 <c>unknown_host</c> (as the log routes),
+    /// both before Docker is asked; Docker's failures keep their codes.
+    /// </summary>
     private static async Task<IResult> OnHostAsync(string hostId, DockerHosts hosts, Func<Task<IResult>> list)
     {
+        if (!HostIds.IsWellFormed(hostId))
+            return HttpErrors.Result(Streaming.ErrorCodes.InvalidParameter, HostIds.FormatMessage, StatusCodes.Status400BadRequest);
         if (!hosts.Contains(hostId))
-            return HttpErrors.Result(Streaming.ErrorCodes.NotFound, $"Unknown Docker host '{hostId}'.", StatusCodes.Status404NotFound);
+            return HttpErrors.Result(Streaming.ErrorCodes.UnknownHost, $"Unknown Docker host '{hostId}'.", StatusCodes.Status404NotFound);
         try
         {
             return await list();
@@ -64,6 +69,7 @@ public static class ListingApi
     }
 
     private static RouteHandlerBuilder ProducesHostErrors(this RouteHandlerBuilder builder) => builder
+        .Produces<HttpErrorBody>(StatusCodes.Status400BadRequest)
         .Produces<HttpErrorBody>(StatusCodes.Status404NotFound)
         .Produces<HttpErrorBody>(StatusCodes.Status502BadGateway)
         .Produces<HttpErrorBody>(StatusCodes.Status503ServiceUnavailable);

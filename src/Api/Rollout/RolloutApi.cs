@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using LogsMigration.Api.Auth;
 using LogsMigration.Api.Operations;
+using LogsMigration.Api.Streaming;
 using LogsMigration.Pipeline.Model;
 using Microsoft.FeatureManagement;
 
@@ -54,7 +55,7 @@ public static class RolloutApi
         if (!TryEndpoint(endpoint, out var sourceType))
             return UnknownEndpoint(endpoint);
         if (drain?.WindowSeconds is < 0 or > 3600)
-            return Results.BadRequest(new { error = "invalid_parameter", message = "window_seconds must be between 0 and 3600." });
+            return HttpErrors.Result(ErrorCodes.InvalidParameter, "window_seconds must be between 0 and 3600.", StatusCodes.Status400BadRequest);
         var window = drain?.WindowSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : (TimeSpan?)null;
         var count = await sessions.DrainAsync(sourceType, window, user.UserId()!, request.HttpContext.RequestAborted);
         return Results.Accepted(value: new { endpoint = sourceType.ToWire(), sessions = count });
@@ -75,7 +76,7 @@ public static class RolloutApi
     }
 
     private static IResult UnknownEndpoint(string endpoint) =>
-        Results.NotFound(new { error = "not_found", message = $"'{endpoint}' has no legacy path (host, daemon and stack logs exist only on the unified path); endpoints with a flag: container, service." });
+        HttpErrors.Result(ErrorCodes.NotFound, $"'{endpoint}' has no legacy path (host, daemon and stack logs exist only on the unified path); endpoints with a flag: container, service.", StatusCodes.Status404NotFound);
 
     /// <summary>Body of <c>PUT /admin/flags/{endpoint}</c>.</summary>
     public sealed record FlagChange(bool? Unified);

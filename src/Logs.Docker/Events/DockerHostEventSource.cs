@@ -83,6 +83,6 @@ internal sealed class DockerHostEventSource(DockerHosts hosts) : IHostEventSourc
         var timestamp = message.TimeNano is > 0 and var nanos
             ? DateTimeOffset.UnixEpoch.AddTicks(nanos / 100)
             : DateTimeOffset.UtcNow;
-        return new HostEvent(message.Type, action, id, name, state, timestamp);
+        return new HostEvent(message.Type, action, id, name, state, timestamp) { TimeNano = message.TimeNano ?? 0 };
     }
 }

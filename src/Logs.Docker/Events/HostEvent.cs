@@ -7,8 +7,11 @@ namespace LogsMigration.Docker.Events;
 /// <param name="Kind"><c>container</c> or <c>service</c>.</param>
 /// <param name="Action">Docker's action (<c>create</c>, <c>start</c>, <c>die</c>, <c>destroy</c>, <c>update</c>, <c>remove</c>, …).</param>
 /// <param name="State">The container state the action leads to (<c>running</c>, <c>exited</c>, …); null when the action says none.</param>
-public sealed record HostEvent(string Kind, string Action, string Id, string? Name, string? State, DateTimeOffset Timestamp)
+public sealed record HostEvent(string Kind, string Action, string Id, string? Name, string? State, DateTimeOffset Timestamp) : HostFeedItem
 {
+    /// <summary>Docker's <c>timeNano</c> of the event (0 if it gave none): with the id and action, what finds an event again after a reopen.</summary>
+    public long TimeNano { get; init; }
+
     public const string ContainerKind = "container";
     public const string ServiceKind = "service";
 }

@@ -10,29 +10,36 @@ namespace LogsMigration.Docker.Events;
 /// </summary>
 public sealed class HostEventSubscription : IAsyncDisposable
 {
-    private readonly Channel<HostEvent> _queue;
+    private readonly Channel<HostFeedItem> _queue;
     private readonly Action<HostEventSubscription> _leave;
     private long _missed;
     private int _disposed;
 
-    internal HostEventSubscription(string hostId, int capacity, Action<HostEventSubscription> leave)
+    internal HostEventSubscription(string hostId, int capacity, DateTimeOffset since, Action<HostEventSubscription> leave)
     {
         HostId = hostId;
+        Since = since;
         _leave = leave;
-        _queue = Channel.CreateBounded<HostEvent>(
+        _queue = Channel.CreateBounded<HostFeedItem>(
             new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
             _ => Interlocked.Increment(ref _missed));
     }
 
     public string HostId { get; }
 
-    /// <summary>The events in the host's order; completes (with the failure) when the upstream ends.</summary>
-    public ChannelReader<HostEvent> Events => _queue.Reader;
+    /// <summary>
+    /// The newest event time the host's feed knew when this client joined (or the time its stream was asked from):
+    /// every event after it comes to this client, or a gap notice says some may be missing.
+    /// </summary>
+    public DateTimeOffset Since { get; }
+
+    /// <summary>The events and the feed's notices in the host's order; completes (with the failure) when the upstream ends.</summary>
+    public ChannelReader<HostFeedItem> Events => _queue.Reader;
 
     /// <summary>Events dropped since the last call because this client fell behind (0 mostly).</summary>
     public long TakeMissed() => Interlocked.Exchange(ref _missed, 0);
 
-    internal void Offer(HostEvent hostEvent) => _queue.Writer.TryWrite(hostEvent);
+    internal void Offer(HostFeedItem item) => _queue.Writer.TryWrite(item);
 
     internal void End(Exception? failure) => _queue.Writer.TryComplete(failure);
 

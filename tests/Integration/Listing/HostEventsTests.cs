@@ -56,13 +56,35 @@ public sealed class HostEventsTests(ListingService api) : IClassFixture<ListingS
     }
 
     [Fact]
-    public async Task UnknownHost_IsRefusedInBand_WithNotFoundAnd4404()
+    public async Task UnknownHost_IsRefusedInBand_WithUnknownHostAnd4404()
     {
         using var socket = await api.Service.ConnectAsync("/ws/hosts/nope/events");
         var frames = await WsFrames.UntilClosedAsync(socket);
         var error = Assert.Single(frames);
-        Assert.Equal("not_found", error.GetProperty("code").GetString());
+        Assert.Equal("unknown_host", error.GetProperty("code").GetString());
+        Assert.Equal("path", error.GetProperty("parameter").GetString());
         Assert.Equal((WebSocketCloseStatus)4404, socket.CloseStatus);
+    }
+
+    [Fact]
+    public async Task MalformedHostId_IsRefusedInBand_WithInvalidParameterAnd4400()
+    {
+        using var socket = await api.Service.ConnectAsync("/ws/hosts/-bad*id/events");
+        var frames = await WsFrames.UntilClosedAsync(socket);
+        var error = Assert.Single(frames);
+        Assert.Equal("invalid_parameter", error.GetProperty("code").GetString());
+        Assert.Equal("path", error.GetProperty("parameter").GetString());
+        Assert.Equal((WebSocketCloseStatus)4400, socket.CloseStatus);
+    }
+
+    [Fact]
+    public async Task Connected_CarriesSince()
+    {
+        using var socket = await api.Service.ConnectAsync("/ws/hosts/main/events");
+        var connected = await WsFrames.NextAsync(socket);
+        Assert.Equal("connected", connected!.Value.GetProperty("type").GetString());
+        Assert.True(DateTimeOffset.TryParse(connected.Value.GetProperty("since").GetString(), out _));
+        await WsFrames.CloseQuietlyAsync(socket);
     }
 
     [Fact]

@@ -37,7 +37,10 @@ public sealed class ListingTests(ListingService api) : IClassFixture<ListingServ
         Assert.Equal("upstream_unavailable", down.GetProperty("error").GetProperty("code").GetString());
         var (unknown, unknownResponse) = await api.GetAsync("/api/v1/hosts/nope/services");
         Assert.Equal(HttpStatusCode.NotFound, unknownResponse.StatusCode);
-        Assert.Equal("not_found", unknown.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal("unknown_host", unknown.GetProperty("error").GetProperty("code").GetString());
+        var (malformed, malformedResponse) = await api.GetAsync("/api/v1/hosts/-bad*id/containers");
+        Assert.Equal(HttpStatusCode.BadRequest, malformedResponse.StatusCode);
+        Assert.Equal("invalid_parameter", malformed.GetProperty("error").GetProperty("code").GetString());
     }
 
     [Fact]

@@ -159,4 +159,22 @@ public sealed class RolloutTests : IDisposable
         }
         Assert.Equal("unified", await PathOf(api, "u0"));
     }
+
+    [Theory]
+    [InlineData("PUT", "/admin/flags/host", "{\"unified\":false}", HttpStatusCode.NotFound, "not_found")]
+    [InlineData("POST", "/admin/flags/container/drain", "{\"window_seconds\":99999}", HttpStatusCode.BadRequest, "invalid_parameter")]
+    public async Task RolloutErrors_HaveTheHttpErrorBody(string method, string path, string body, HttpStatusCode status, string code)
+    {
+        await using var api = new ApiFactory();
+        var http = api.CreateClient();
+        var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiFactory.Token(role: "admin"));
+
+        var response = await http.SendAsync(request);
+
+        Assert.Equal(status, response.StatusCode);
+        var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Equal(code, error.GetProperty("code").GetString());
+        Assert.False(string.IsNullOrEmpty(error.GetProperty("message").GetString()));
+    }
 }

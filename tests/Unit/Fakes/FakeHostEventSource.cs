@@ -20,7 +20,7 @@ public sealed class FakeHostEventSource : IHostEventSource
 
     public async Task WatchAsync(string hostId, DateTimeOffset since, Action<HostEvent> onEvent, CancellationToken cancellationToken)
     {
-        var watch = new Watch(onEvent);
+        var watch = new Watch(onEvent, since);
         _watches.Enqueue(watch);
         Interlocked.Increment(ref _opens);
         Interlocked.Increment(ref _active);
@@ -34,8 +34,11 @@ public sealed class FakeHostEventSource : IHostEventSource
         }
     }
 
-    public sealed class Watch(Action<HostEvent> onEvent)
+    public sealed class Watch(Action<HostEvent> onEvent, DateTimeOffset since)
     {
+        /// <summary>What the hub asked this upstream for its events from.</summary>
+        public DateTimeOffset Since { get; } = since;
+
         internal TaskCompletionSource Failure { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void Emit(HostEvent hostEvent) => onEvent(hostEvent);
