@@ -30,7 +30,8 @@ cmd_install() {
 
 cmd_build() {
   cmd_install
-  (cd web && npx tsc --noEmit -p . >&2 && npx vite build --logLevel warn >&2)
+  # Its own status: called as `if ! cmd_build`, where set -e does not stop at a failed type-check or build.
+  (cd web && npx tsc --noEmit -p . >&2 && npx vite build --logLevel warn >&2) || return 1
   log "built the page into src/Api/wwwroot"
 }
 
@@ -52,7 +53,8 @@ cmd_browser() {
   mkdir -p "$results"
   cmd_install browser
   [[ -f src/Api/wwwroot/index.html ]] || cmd_build
-  dotnet build src/Api -c Release -v quiet -nologo >&2
+  # A build that fails is a failure of the browser tests, never a run against a stale build.
+  dotnet build src/Api -c Release -v quiet -nologo >&2 || { echo "0 1"; return; }
   out="$results/browser.log"
   (cd web && LOGS_WEB_DOCKER="$engine" timeout 1500 node e2e/run.mjs) 2>&1 | tee "$out" >&2 || status=$?
   local summary

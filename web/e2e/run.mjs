@@ -292,7 +292,8 @@ test('benchmark: a container at 5,000 lines/s for 30 s, rendered rows bounded, J
   await page.locator('.rows').evaluate((el) => { el.scrollTop = 0; });
   assert(maxRendered <= 200, `rendered rows grew to ${maxRendered}`);
   assert(maxHeap < 150, `JS heap reached ${maxHeap} MiB`);
-  assert(rate > 2500, `the page took only ${rate} lines/s`);
+  // Relative to what the container managed on this machine, not a wall-clock figure: the page keeps up with it.
+  assert(rate >= 0.5 * containerRate, `the page took only ${Math.round(rate)} lines/s of the container's ${containerRate}`);
   await page.context().close();
   removeContainer(engine, names.fast);
 });
