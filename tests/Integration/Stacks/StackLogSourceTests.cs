@@ -75,8 +75,11 @@ public sealed class StackLogSourceTests(ITestOutputHelper output) : IDisposable
                 Assert.Equal((running.Service, running.Slot.ToString(System.Globalization.CultureInfo.InvariantCulture)), (metadata["service_name"], metadata["replica"]));
         }
         Assert.Equal(5, all.Select(r => r.Metadata!["task_id"]).Distinct().Count());
-        // Every replica of every service merged in timestamp order.
-        Assert.All(all.Zip(all.Skip(1)), pair => Assert.True(pair.First.Timestamp <= pair.Second.Timestamp,
+        // The replicas of the services read from the start merged in timestamp order. A service that joins later begins
+        // with its backlog, older than lines already passed on (how far depends on how soon its event is seen), so the
+        // joiner's lines are left out of the order check; their count and attribution are checked above.
+        var initial = all.Where(r => r.Metadata!["service_name"] != stack.ServiceName("worker")).ToList();
+        Assert.All(initial.Zip(initial.Skip(1)), pair => Assert.True(pair.First.Timestamp <= pair.Second.Timestamp,
             $"{pair.First.Timestamp} {pair.First.Text} ({pair.First.Metadata!["task_id"]}) came before {pair.Second.Timestamp} {pair.Second.Text} ({pair.Second.Metadata!["task_id"]})"));
     }
 
@@ -107,7 +110,9 @@ public sealed class StackLogSourceTests(ITestOutputHelper output) : IDisposable
             Assert.Equal(1, Assert.Single(Records.AssertContiguousPerRun(lines.Select(r => r.Text))).Numbers[0]);
             Assert.All(lines, r => Assert.Equal((service, replica, container.Id), (r.Metadata!["service_name"], r.Metadata["replica"], r.Metadata["replica_id"])));
         }
-        Assert.All(all.Zip(all.Skip(1)), pair => Assert.True(pair.First.Timestamp <= pair.Second.Timestamp,
+        // The containers read from the start in timestamp order; the one that joined begins with its backlog (above).
+        var initial = all.Where(r => r.Metadata!["container_name"] != db.Name).ToList();
+        Assert.All(initial.Zip(initial.Skip(1)), pair => Assert.True(pair.First.Timestamp <= pair.Second.Timestamp,
             $"{pair.First.Timestamp} {pair.First.Text} came before {pair.Second.Timestamp} {pair.Second.Text}"));
     }
 
