@@ -35,20 +35,7 @@ public static class OperationsApi
         // `http-check disable-on-404` reads as exactly that; any readiness probe reads it as not ready.
         if (lifetime.ApplicationStopping.IsCancellationRequested)
             return Results.Json(new { status = "draining" }, statusCode: StatusCodes.Status404NotFound);
-        var checks = await Task.WhenAll(hosts.HostIds.Select(async id =>
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(ReadinessPingTimeout);
-            try
-            {
-                await hosts.PingAsync(id, timeout.Token);
-                return new HostReadiness(id, true, null);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                return new HostReadiness(id, false, ex is OperationCanceledException ? "no answer within 3 s" : ex.Message);
-            }
-        }));
+        var checks = await Readiness.GetValue(hosts, static h => new ReadinessProbe(h)).CurrentAsync(cancellationToken);
         var ready = checks.All(c => c.Answers);
         return Results.Json(new { status = ready ? "ready" : "not_ready", hosts = checks },
             statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
@@ -100,4 +87,86 @@ public static class OperationsApi
     }
 
     private sealed record HostReadiness(string Host, bool Answers, string? Error);
+
+    /// <summary>One probe per set of Docker hosts (tests run several services in one process).</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<DockerHosts, ReadinessProbe> Readiness = new();
+
+    /// <summary>
+    /// The hosts' readiness, cheap to ask: a load balancer checks every instance every few seconds, and on a loaded
+    /// machine a ping of every Docker host per check took longer than HAProxy's check timeout, so healthy instances were
+    /// marked down and their viewers moved for nothing. A result younger than <see cref="Fresh"/> is answered as is; an
+    /// older one (up to <see cref="Stale"/>) starts one refresh and is answered if that refresh takes longer than
+    /// <see cref="SlowRound"/> (it goes on in the background); with none, or only an older one, the check waits for the
+    /// refresh (at most the ping timeout). A host that stops answering is
+    /// seen within Fresh plus the ping timeout; concurrent checks share one round of pings.
+    /// </summary>
+    private sealed class ReadinessProbe(DockerHosts hosts)
+    {
+        private static readonly TimeSpan Fresh = TimeSpan.FromSeconds(1);
+        private static readonly TimeSpan Stale = TimeSpan.FromSeconds(10);
+        private static readonly TimeSpan SlowRound = TimeSpan.FromMilliseconds(500);
+        private readonly Lock _gate = new();
+        private HostReadiness[]? _last;
+        private long _lastAt;
+        private Task<HostReadiness[]>? _refresh;
+
+        public async Task<HostReadiness[]> CurrentAsync(CancellationToken cancellationToken)
+        {
+            Task<HostReadiness[]> refresh;
+            HostReadiness[]? stale;
+            lock (_gate)
+            {
+                var age = _last is null ? TimeSpan.MaxValue : System.Diagnostics.Stopwatch.GetElapsedTime(_lastAt);
+                if (age < Fresh)
+                    return _last!;
+                // Not the caller's token: a check that gives up must not cancel the round the others wait for.
+                refresh = _refresh ??= Task.Run(RefreshAsync, CancellationToken.None);
+                stale = age < Stale ? _last : null;
+            }
+            if (stale is null)
+                return await refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                // A prompt answer (a stopped host refuses at once) is reported now; only a slow round answers stale.
+                return await refresh.WaitAsync(SlowRound, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                return stale;
+            }
+        }
+
+        private async Task<HostReadiness[]> RefreshAsync()
+        {
+            try
+            {
+                var checks = await Task.WhenAll(hosts.HostIds.Select(PingAsync)).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    _last = checks;
+                    _lastAt = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
+                return checks;
+            }
+            finally
+            {
+                lock (_gate)
+                    _refresh = null;
+            }
+        }
+
+        private async Task<HostReadiness> PingAsync(string id)
+        {
+            using var timeout = new CancellationTokenSource(ReadinessPingTimeout);
+            try
+            {
+                await hosts.PingAsync(id, timeout.Token).ConfigureAwait(false);
+                return new HostReadiness(id, true, null);
+            }
+            catch (Exception ex)
+            {
+                return new HostReadiness(id, false, ex is OperationCanceledException ? "no answer within 3 s" : ex.Message);
+            }
+        }
+    }
 }

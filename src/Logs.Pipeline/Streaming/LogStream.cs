@@ -161,15 +161,17 @@ internal sealed partial class LogStream
     {
         lock (_gate)
         {
-            if (request.Cursor is { } waiting)
-                _waitingResumes.Remove(waiting.Position);
             var take = TakeHistory(request, catchUp);
             if (take is null)
             {
+                // Not attached: the cursor stays among the waiting ones until its catch-up starts (CatchUpAsync), so a
+                // later client of the herd that asks first still reads from this earliest cursor.
                 if (!force)
                     return null;
                 take = TakeResume(catchUp?.Position ?? request.Cursor!.Position, catchUp);
             }
+            if (request.Cursor is { } waiting)
+                _waitingResumes.Remove(waiting.Position);
             var (history, lastDelivered, leading, selectedEnd, resume) = take;
             if (_closed || !request.Follow)
             {

@@ -12,7 +12,13 @@ namespace LogsMigration.Tests.Integration.Cluster;
 /// </summary>
 public sealed class HaproxyProcess : IAsyncDisposable
 {
-    public const int ProxyPort = 18420;
+    /// <summary>
+    /// The first of the twelve loopback ports the cluster tests use (proxy, instances +1..+4, stats +9, peers +10/+11):
+    /// <c>LOGS_TEST_CLUSTER_PORT_BASE</c>, 18420 when unset, so two runs on one machine can be kept apart.
+    /// </summary>
+    public static readonly int PortBase = int.TryParse(Environment.GetEnvironmentVariable("LOGS_TEST_CLUSTER_PORT_BASE"), out var b) ? b : 18420;
+
+    public static int ProxyPort => PortBase;
     private readonly Process _process;
     private readonly StringBuilder _log = new();
     private readonly string _runtime;
@@ -51,13 +57,13 @@ public sealed class HaproxyProcess : IAsyncDisposable
             env[$"LOGS_INSTANCE_{i + 1}"] = $"127.0.0.1:{instancePorts[i]}";
         env["LOGS_DEFAULT_HOST"] = "local";
         env["LOGS_PEER_NAME"] = "it-proxy";
-        env["LOGS_PEER_ADDR"] = "127.0.0.1:18430";
+        env["LOGS_PEER_ADDR"] = $"127.0.0.1:{PortBase + 10}";
         env["LOGS_PEER2_NAME"] = "it-proxy-2";
-        env["LOGS_PEER2_ADDR"] = "127.0.0.1:18431";
+        env["LOGS_PEER2_ADDR"] = $"127.0.0.1:{PortBase + 11}";
         env["LOGS_HAPROXY_RUNTIME"] = runtime;
         env["LOGS_HAPROXY_LOG"] = "stdout";
         env["LOGS_HAPROXY_HARD_STOP_AFTER"] = "3s";
-        env["LOGS_STATS_BIND"] = "127.0.0.1:18429";
+        env["LOGS_STATS_BIND"] = $"127.0.0.1:{PortBase + 9}";
         var process = Process.Start(info) ?? throw new InvalidOperationException("haproxy did not start.");
         var proxy = new HaproxyProcess(process, runtime, config ?? ShippedConfig);
         process.OutputDataReceived += (_, e) => proxy.Append(e.Data);

@@ -5,13 +5,14 @@ using LogsMigration.Tests.Integration.Infrastructure;
 namespace LogsMigration.Tests.Integration.Cluster;
 
 /// <summary>
-/// Three service processes on 127.0.0.1:18421-18423 (a fourth on demand at 18424) against the main test engine,
-/// named <c>i1</c>… in <c>connected.instance</c>, behind <see cref="HaproxyProcess"/> on 18420 running a copy of the
+/// Three service processes on 127.0.0.1, ports base+1..base+3 (a fourth on demand at base+4; base 18420 or
+/// <c>LOGS_TEST_CLUSTER_PORT_BASE</c>) against the main test engine, named <c>i1</c>… in <c>connected.instance</c>,
+/// behind <see cref="HaproxyProcess"/> on the base port running a copy of the
 /// shipped configuration (so a test may add a server to it and reload).
 /// </summary>
 public sealed class TestCluster : IAsyncDisposable
 {
-    public const int FirstInstancePort = 18421;
+    public static int FirstInstancePort => HaproxyProcess.PortBase + 1;
     private readonly Dictionary<string, string> _settings;
 
     private TestCluster(string endpoint, string directory, Dictionary<string, string> settings)
@@ -46,7 +47,7 @@ public sealed class TestCluster : IAsyncDisposable
         {
             await Task.WhenAll(Enumerable.Range(1, 3).Select(cluster.StartInstanceAsync));
             var config = Path.Combine(directory, "haproxy.cfg");
-            File.Copy(HaproxyProcess.ShippedConfig, config);
+            await File.WriteAllTextAsync(config, ForTests(await File.ReadAllTextAsync(HaproxyProcess.ShippedConfig)));
             cluster.Proxy = await HaproxyProcess.StartAsync([FirstInstancePort, FirstInstancePort + 1, FirstInstancePort + 2], directory, config);
             await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
             return cluster;
@@ -56,6 +57,19 @@ public sealed class TestCluster : IAsyncDisposable
             await cluster.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The shipped configuration with health checks generous enough for the shared 2-core test machine: a check may
+    /// take up to 10 s to answer there (CPU, not Docker: /readyz answers from its cached result) before it counts as a
+    /// failure. Three failures still mark a frozen or killed instance down, within about 35 s.
+    /// </summary>
+    public static string ForTests(string config)
+    {
+        const string Shipped = "    timeout check 4s\n";
+        if (!config.Contains(Shipped, StringComparison.Ordinal))
+            throw new InvalidOperationException("deploy/haproxy/haproxy.cfg no longer sets `timeout check 4s`: update TestCluster.ForTests.");
+        return config.Replace(Shipped, "    timeout check 10s\n", StringComparison.Ordinal);
     }
 
     public async Task<ServiceProcess> StartInstanceAsync(int number)
@@ -73,7 +87,7 @@ public sealed class TestCluster : IAsyncDisposable
         {
             var states = await Proxy.ServerStatesAsync();
             return up.All(s => states.GetValueOrDefault(s, -1) == 2) && (down ?? []).All(s => states.GetValueOrDefault(s, -1) == 0);
-        }, $"HAProxy to see {string.Join(",", up)} up and {string.Join(",", down ?? [])} down", interval: TimeSpan.FromMilliseconds(200));
+        }, $"HAProxy to see {string.Join(",", up)} up and {string.Join(",", down ?? [])} down", TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(200));
 
     public async Task<TestContainer[]> RunCountersAsync(int count, string purpose, string interval = "0.1") =>
         await Task.WhenAll(Enumerable.Range(0, count).Select(_ =>

@@ -60,6 +60,40 @@ public sealed class ReconnectHerdTests
     }
 
     [Fact]
+    public async Task Herd_EarliestChecksItsBufferWhileALaterOneStartsTheRead_StillOneReadFromTheEarliest()
+    {
+        // The order the herd test's five subscribers can take on a busy machine, fixed by hand: the earliest finds
+        // the buffer does not reach it (TryAttach) and, before it asks for the catch-up, a later one does.
+        await using var before = new PipelineHarness(o => o.ReplayEntries = 10);
+        before.Source.WriteMany(20);
+        var old = await before.Subscribe(tail: 10);
+        var seen = (await Read(old, 10)).Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!).ToList();
+        await old.DisposeAsync();
+        var (earliest, later) = (CursorOf(seen[0]), CursorOf(seen[2]));
+        before.Source.WriteMany(30);
+
+        var stream = new LogStream(Key, before.Source, before.Options, new BufferBudget(before.Options.TotalBufferBytes), before.Time,
+            NullLogger.Instance, NewMetrics(), onClosed: _ => { });
+        try
+        {
+            Assert.True(stream.TryAcquire(earliest.Position));
+            Assert.True(stream.TryAcquire(later.Position));
+            await stream.HistoryLoaded.WaitAsync(TimeSpan.FromSeconds(30));
+            var readsBefore = before.Source.HistoryOpens;
+            Assert.Null(stream.TryAttach(new SubscriptionRequest(100, Cursor: earliest), catchUp: null, force: false));
+            var laterRead = await stream.CatchUpAsync(later.Position, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+            var earliestRead = await stream.CatchUpAsync(earliest.Position, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Equal(1, before.Source.HistoryOpens - readsBefore);
+            Assert.Equal(Enumerable.Range(12, 39).Select(n => $"line {n}"), earliestRead.Entries.Select(e => e.Text));
+            Assert.Equal(Enumerable.Range(14, 37).Select(n => $"line {n}"), laterRead.Entries.Select(e => e.Text));
+        }
+        finally
+        {
+            stream.Close();
+        }
+    }
+
+    [Fact]
     public void Covers_LaterCursorOfOnePartition_IsCoveredAndNotTheOtherWayRound()
     {
         var earlier = new StreamPosition(long.MinValue, [new PartitionPosition(1, 100, 7)]);
