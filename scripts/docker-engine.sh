@@ -186,13 +186,16 @@ cmd_image() {
   local dir tmp a
   dir=$(engine_dir "${1:-}")
   require_running "$dir"
-  dk "$dir" image inspect "$IMAGE" >/dev/null 2>&1 && return 0
+  # The image names its applets in a label: an engine whose state outlived a change of APPLETS gets the new set.
+  local applets
+  applets=$(echo "$APPLETS" | tr -s ' ')
+  [[ $(dk "$dir" image inspect --format '{{index .Config.Labels "logsmigration.applets"}}' "$IMAGE" 2>/dev/null) == "$applets" ]] && return 0
   # busybox-static's binary runs in an empty rootfs; a dynamic busybox would not.
   [[ -x /bin/busybox ]] || die "/bin/busybox missing (run: $0 install)"
   tmp=$(mktemp -d)
   mkdir -p "$tmp/bin" && cp /bin/busybox "$tmp/bin/busybox"
   for a in $APPLETS; do ln -sf busybox "$tmp/bin/$a"; done
-  tar -C "$tmp" -c . | dk "$dir" import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' - "$IMAGE" >/dev/null
+  tar -C "$tmp" -c . | dk "$dir" import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' -c "LABEL logsmigration.applets=\"$applets\"" - "$IMAGE" >/dev/null
   rm -rf "$tmp"
 }
 
