@@ -194,6 +194,7 @@ public sealed partial class ContainerLogSource : ILogSource
             ShowStderr = key.Streams.HasFlag(StreamSelection.Stderr) ? true : null,
             Tail = start.Tail?.ToString(CultureInfo.InvariantCulture) ?? AllLines,
             Since = start.Since?.ToUnixSecondsString(),
+            Until = start.Until?.ToUnixSecondsString(),
             Follow = start.Follow,
             // Always: lines are ordered, resumed and de-duplicated by Docker's nanosecond timestamps.
             Timestamps = true,

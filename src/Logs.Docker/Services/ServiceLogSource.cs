@@ -126,7 +126,9 @@ public sealed partial class ServiceLogSource : ILogSource
                             cancelled = null;
                         }
                         var metadata = await tasks.GetMetadataAsync(line.Details, cancellationToken).ConfigureAwait(false);
-                        merger.Add(line.ToRecord(metadata));
+                        // The service logs API has no until: the lines stamped after it are cut here.
+                        if (!start.IsAfterUntil(line.Timestamp))
+                            merger.Add(line.ToRecord(metadata));
                     }
                 }
                 while (merger.TryTake(out var record))

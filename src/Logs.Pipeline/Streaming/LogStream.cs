@@ -205,6 +205,20 @@ internal sealed partial class LogStream
         }
     }
 
+    /// <summary>
+    /// Everything the replay buffer holds, as a history-only subscription, while the stream is live (its buffer is
+    /// current); null otherwise. A query looks for its time range or its matching lines in it.
+    /// </summary>
+    internal LogSubscription? TrySnapshot()
+    {
+        lock (_gate)
+        {
+            if (!_historyLoaded.Task.IsCompletedSuccessfully || State != UpstreamState.Live)
+                return null;
+            return new LogSubscription(Key, Epoch, _replay.After(_replay.OldestSequence - 1), _replay.OldestSequence - 1, live: null, release: null);
+        }
+    }
+
     /// <summary>Releases a holder that never attached (it gave up while the history loaded).</summary>
     public void ReleaseUnattached()
     {
