@@ -1,6 +1,7 @@
 using LogsMigration.Api;
 using LogsMigration.Api.Observability;
 using LogsMigration.Api.Operations;
+using LogsMigration.Api.Query;
 using LogsMigration.Api.Rollout;
 using LogsMigration.Api.Streaming;
 
@@ -13,6 +14,7 @@ app.UseLogStreaming();
 app.MapLogStreamRoutes();
 app.MapOperationsApi();
 app.MapRolloutApi();
+app.MapDownloadApi();
 app.MapMetrics();
 app.Run();
 
