@@ -82,12 +82,11 @@ public sealed class LogQueries(LogStreamManager streams, LogSourceRegistry sourc
         if (filter.Since is { } start && Snapshot(key) is { } snapshot && snapshot.OldestHistoryTimestamp() is { } first && first <= start)
         {
             snapshot.Apply(filter, tail: null);
-            snapshot.HistoryOrigin = HistoryOrigin.Replay;
-            return new QueryOpening(snapshot, null);
+            return new QueryOpening(Counted(snapshot, key, HistoryOrigin.Replay), null);
         }
         var read = DirectRead.Open(source, key, SourceStart.Range(filter.Since, filter.Until), sequenced: true, _pipeline, time, metrics, budget: streams.Budget);
         read.Apply(filter, tail: null);
-        return new QueryOpening(read, null);
+        return new QueryOpening(Counted(read, key, HistoryOrigin.Upstream), null);
     }
 
     /// <summary>
@@ -98,6 +97,16 @@ public sealed class LogQueries(LogStreamManager streams, LogSourceRegistry sourc
     {
         if (filter is not null)
             subscription.Apply(filter, tail: null);
+        return subscription;
+    }
+
+    /// <summary>A history-only range counts in <c>logs_history_requests_total</c> like any history: from the buffer or read from Docker.</summary>
+    private LogSubscription Counted(LogSubscription subscription, StreamKey key, HistoryOrigin origin)
+    {
+        subscription.HistoryOrigin = origin;
+        var tags = LogMetrics.Tags(LogMetrics.Unified, key);
+        tags.Add("origin", origin.ToWire());
+        metrics.HistoryRequests.Add(1, tags);
         return subscription;
     }
 

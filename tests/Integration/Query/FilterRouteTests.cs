@@ -22,6 +22,9 @@ public sealed class FilterRouteTests : IAsyncLifetime
         {
             ["Pipeline:IdleGrace"] = "00:00:01",
             ["Pipeline:SubscriberQueueEntries"] = "16384",
+            // Room for a 10,000-line range in the buffer.
+            ["Pipeline:ReplayEntries"] = "20000",
+            ["Pipeline:ReplayBytes"] = "67108864",
         });
     }
 
@@ -49,7 +52,7 @@ public sealed class FilterRouteTests : IAsyncLifetime
         await DockerCli.RunAsync(_endpoint, "exec", container.Name, "sh", "-c", ": > /go");
 
         var everyLine = WsFrames.LogsAsync(all, 401, TimeSpan.FromSeconds(90));
-        var matching = WsFrames.LogsAsync(errors, 81, TimeSpan.FromSeconds(90));
+        var matching = Collect(errors, 81, TimeSpan.FromSeconds(90));
         Assert.Equal(Enumerable.Range(1, 401).Select(n => (long)n), (await everyLine).Select(WsFrames.Number));
         // The last line is the sentinel: nothing else reached the filtered viewer before it.
         var filtered = await matching;
@@ -128,6 +131,58 @@ public sealed class FilterRouteTests : IAsyncLifetime
         Assert.Equal("levels", (await ErrorOf("/ws/containers/no-such-container-q/logs?levels=info,loud")).GetProperty("parameter").GetString());
         Assert.Equal("since", (await ErrorOf("/ws/containers/no-such-container-q/logs?since=yesterday")).GetProperty("parameter").GetString());
         Assert.Equal(0, await DaemonConnectionsAsync());
+    }
+
+    [Fact]
+    public async Task SinceUntil_OverTenThousandLines_IsExactlyTheRange_FromTheBuffer()
+    {
+        await using var container = await TestContainer.RunAsync(_endpoint, "rangebuf", "seq 1 10000 | sed 's/^/n=/'; sleep 1000");
+        List<(string Timestamp, string Text)> lines = [];
+        await Eventually.True(async () =>
+        {
+            var output = await DockerCli.RunAsync(_endpoint, "logs", "-t", container.Name);
+            lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => (l[..l.IndexOf(' ')], l[(l.IndexOf(' ') + 1)..])).ToList();
+            return lines.Count == 10000;
+        }, "10,000 lines to be written", interval: TimeSpan.FromMilliseconds(500));
+        // A live viewer holds the stream open: its buffer (20,000 lines) holds the whole log.
+        using var live = await _service.ConnectAsync($"/ws/containers/{container.Name}/logs?tail=1&timestamps=false");
+        await WsFrames.LogsAsync(live, 1);
+        var since = lines[2000].Timestamp;
+        var until = lines[7000].Timestamp;
+        var expected = lines.Where(l => string.CompareOrdinal(l.Timestamp, since) >= 0 && string.CompareOrdinal(l.Timestamp, until) <= 0).Select(l => l.Text).ToList();
+
+        using var socket = await _service.ConnectAsync($"/ws/containers/{container.Name}/logs?timestamps=false&since={since}&until={until}");
+        var received = await QueryFramesReader.UntilCompleteAsync(socket);
+        Assert.Equal(expected, received.Select(QueryFramesReader.Message));
+        // Served from the replay buffer, as the metric of history requests says.
+        using var http = new HttpClient { BaseAddress = _service.BaseUri };
+        var metrics = await http.GetStringAsync("/metrics");
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("logs_history_requests_total{", StringComparison.Ordinal) && l.Contains("origin=\"replay\"", StringComparison.Ordinal) && l.Contains("source=\"container\"", StringComparison.Ordinal));
+        await WsFrames.CloseQuietlyAsync(live);
+    }
+
+    /// <summary>Log lines until <paramref name="count"/>; on a timeout the failure says what did come.</summary>
+    private static async Task<List<JsonElement>> Collect(WebSocket socket, int count, TimeSpan timeout)
+    {
+        var frames = new List<JsonElement>();
+        var deadline = DateTime.UtcNow + timeout;
+        while (frames.Count(f => f.GetProperty("type").GetString() == "log") < count)
+        {
+            var left = deadline - DateTime.UtcNow;
+            JsonElement? frame = null;
+            try
+            {
+                frame = left > TimeSpan.Zero ? await WsFrames.NextAsync(socket, left) : null;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            if (frame is null)
+                Assert.Fail($"{frames.Count} frames, not {count} lines; the last: {(frames.Count > 0 ? frames[^1].ToString() : "none")}");
+            frames.Add(frame.Value);
+        }
+        Assert.DoesNotContain(frames, f => f.TryGetProperty("gap", out _));
+        return frames.Where(f => f.GetProperty("type").GetString() == "log").ToList();
     }
 
     /// <summary><paramref name="count"/> log lines, in the background.</summary>
