@@ -178,7 +178,8 @@ public sealed class FilterRouteTests : IAsyncLifetime
             {
             }
             if (frame is null)
-                Assert.Fail($"{frames.Count} frames, not {count} lines; the last: {(frames.Count > 0 ? frames[^1].ToString() : "none")}");
+                Assert.Fail($"{frames.Count(f => f.GetProperty("type").GetString() == "log")} lines, not {count}: " +
+                            string.Join(" ", frames.Where(f => f.GetProperty("type").GetString() == "log").Select(WsFrames.Number)));
             frames.Add(frame.Value);
         }
         Assert.DoesNotContain(frames, f => f.TryGetProperty("gap", out _));

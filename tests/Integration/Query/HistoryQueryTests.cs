@@ -25,6 +25,7 @@ public sealed class HistoryQueryTests : IAsyncLifetime
             ["Pipeline:IdleGrace"] = "00:00:01",
             ["Pipeline:ReplayEntries"] = "50",
             ["Streaming:MaxTail"] = "50",
+            ["Streaming:DefaultTail"] = "50",
             ["Query:ScanInitialWindow"] = "00:00:01",
             ["Query:DownloadMaxLines"] = "150",
             ["Docker:ServiceMergeWindow"] = "00:00:02",
