@@ -9,7 +9,7 @@ set -euo pipefail
 
 ROOT="${LOGS_ENGINE_ROOT:-/tmp/logsmigration-engine}"
 IMAGE="local/busybox:latest"
-APPLETS="sh echo sleep seq cat date printf yes head tr wc awk sed true false env"
+APPLETS="sh echo sleep seq cat date printf yes head tr wc awk sed true false env tail"
 SWARM_PORT="${LOGS_ENGINE_SWARM_PORT:-2377}"  # bound on loopback only (see cmd_swarm)
 # The manager's loopback address: another one (127.0.0.60, with its own LOGS_ENGINE_SWARM_PORT) lets a second
 # swarm run beside the default one, whose manager holds 127.0.0.1:$SWARM_PORT and the gossip port 127.0.0.1:7946.

@@ -5,6 +5,7 @@
 # private engine (scripts/docker-engine.sh, installing docker.io from Debian if needed) with a demo container
 # and a demo Swarm service that write a line every second, so there is something to watch.
 # Auth: uses Auth__SigningKey when set; otherwise it generates a key for this run only. Either way it prints
+# the viewer page's URL (already signed in: the token is in the #fragment, which the page removes at once) and
 # ready-to-open WebSocket URLs carrying a freshly minted token (valid 12 hours).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,44 @@ if [[ $demo == 1 ]]; then
     dk service create -d --name logs-demo-svc --replicas 2 local/busybox:latest \
       sh -c 'i=0; while true; do i=$((i+1)); echo "n=$i from a replica"; sleep 1; done' >/dev/null 2>&1
   fi
+  # A demo stack (two services, deployed with `docker stack deploy`) for the stack route. Its services use the host
+  # network: the private engine shares this machine's kernel, where an overlay network is not always possible.
+  engine_dir="${LOGS_ENGINE_ROOT:-/tmp/logsmigration-engine}/demo"
+  if ! dk stack ls --format '{{.Name}}' 2>/dev/null | grep -qx logs-demo-stack; then
+    cat >"$engine_dir/demo-stack.yml" <<'YAML'
+version: "3.8"
+services:
+  web:
+    image: local/busybox:latest
+    command: ["sh", "-c", "i=0; while true; do i=$$((i+1)); echo \"level=info n=$$i web answered GET /\"; sleep 2; done"]
+    networks: [hostnet]
+    deploy: {replicas: 2}
+  worker:
+    image: local/busybox:latest
+    command: ["sh", "-c", "i=0; while true; do i=$$((i+1)); echo \"level=warn n=$$i worker queue is long\"; sleep 3; done"]
+    networks: [hostnet]
+networks:
+  hostnet:
+    external: true
+    name: host
+YAML
+    dk stack deploy -c "$engine_dir/demo-stack.yml" logs-demo-stack >/dev/null 2>&1 || echo "run: could not deploy the demo stack" >&2
+  fi
+  # The daemon route reads the private engine's own log; the host route a system log. This machine may have no
+  # journal or syslog file: then a demo syslog file is fed with the engine's events, as a host's syslog would note them.
+  export Docker__Hosts__local__Endpoint="$docker_host"
+  export Docker__Hosts__local__DaemonLog__File="$engine_dir/dockerd.log"
+  if ! ls /run/log/journal/*/ /var/log/journal/*/ >/dev/null 2>&1 && [[ ! -f /var/log/syslog && ! -f /var/log/messages ]]; then
+    syslog_file="$engine_dir/syslog"
+    export Docker__Hosts__local__SystemLog__File="$syslog_file"
+    touch "$syslog_file"
+    if ! pgrep -f "logs-demo-syslog" >/dev/null; then
+      (exec -a logs-demo-syslog bash -c '
+        /usr/bin/docker -H "$1" events --format "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}" | while read -r line; do
+          printf "%s %s dockerd-events[%d]: %s\n" "$(LC_ALL=C date "+%b %e %H:%M:%S")" "$(hostname)" "$$" "$line"
+        done >>"$2"' _ "$docker_host" "$syslog_file" </dev/null >/dev/null 2>&1 &)
+    fi
+  fi
 fi
 
 if ! command -v openssl >/dev/null; then
@@ -71,16 +110,24 @@ mint_token() {  # $1: role
 }
 token=$(mint_token admin)
 
+# The viewer page, served at / (scripts/web.sh: npm packages from the lock file, built into src/Api/wwwroot).
+bash scripts/web.sh build
+export Viewer__Root="$PWD/src/Api/wwwroot"
 dotnet build src/Api -c Release -v quiet -nologo >&2
 
 cat >&2 <<MSG
 
 LogsMigration on $base  (Docker: $DOCKER_HOST)
+  viewer (signed in): $base/?src=container:local:logs-demo#token=$token
+  merged demo view:   $base/?src=container:local:logs-demo&src=service:local:logs-demo-svc#token=$token
+  stack logs:     $ws_base/ws/stacks/logs-demo-stack/logs?token=$token
+  host log:       $ws_base/ws/hosts/local/logs?token=$token
+  daemon log:     $ws_base/ws/daemon/local/logs?token=$token
   container logs: $ws_base/ws/containers/logs-demo/logs?token=$token
   service logs:   $ws_base/api/v1/services/logs-demo-svc/logs?host_id=local&token=$token
   live streams:   curl -H "Authorization: Bearer $token" $base/admin/streams
   health:         $base/healthz  $base/readyz
-(The demo container and service exist only when the private engine was started.)
+(The demo container, service and stack exist only when the private engine was started.)
 
 MSG
 exec dotnet run --project src/Api -c Release --no-build -- --urls "$urls"

@@ -12,6 +12,8 @@ mkdir -p "$results"
 if [ -x scripts/docker-engine.sh ] && [ "${LOGS_TEST_NO_ENGINE:-0}" != 1 ]; then
   scripts/docker-engine.sh install
   scripts/prometheus.sh install
+  # Debian's HAProxy for the cluster tests (tests/Integration/Cluster); never started as a system service.
+  scripts/haproxy.sh install
   # main: a Swarm manager; worker: a worker of main's swarm; second: a host outside any swarm.
   LOGS_TEST_DOCKER_MAIN=$(scripts/docker-engine.sh start main)
   LOGS_TEST_DOCKER_SECOND=$(scripts/docker-engine.sh start second)
@@ -20,6 +22,11 @@ if [ -x scripts/docker-engine.sh ] && [ "${LOGS_TEST_NO_ENGINE:-0}" != 1 ]; then
   scripts/docker-engine.sh swarm main
   scripts/docker-engine.sh join-worker main worker
   export LOGS_TEST_DOCKER_MAIN LOGS_TEST_DOCKER_SECOND LOGS_TEST_DOCKER_WORKER
+fi
+
+# journalctl and systemd-journal-remote for the host and daemon log tests (real journal files).
+if [ -x scripts/journal.sh ]; then
+  scripts/journal.sh install
 fi
 
 status=0
@@ -65,6 +72,25 @@ if [ "${LOGS_TEST_NO_LOAD:-0}" != 1 ] && [ "${LOGS_TEST_NO_ENGINE:-0}" != 1 ]; t
       failed=$((failed + 1))
     fi
   fi
+fi
+# The viewer page (web/, scripts/web.sh): the client module's and the hook's vitest tests, then the browser tests in
+# Debian's Chromium against the real service and the main engine. Each test counts; a step that crashes before its
+# summary counts as one failure. LOGS_TEST_NO_WEB=1 skips it; without engines only the vitest tests run.
+if [ "${LOGS_TEST_NO_WEB:-0}" != 1 ]; then
+  web_status=0
+  if [ "${LOGS_TEST_NO_ENGINE:-0}" != 1 ] && [ -n "${LOGS_TEST_DOCKER_MAIN:-}" ]; then
+    web_summary=$(bash scripts/web.sh test "$LOGS_TEST_DOCKER_MAIN" | tail -n 1) || web_status=$?
+  else
+    web_summary=$( (bash scripts/web.sh build >&2 && bash scripts/web.sh unit | sed 's/^\([0-9]*\) \([0-9]*\)$/web: \1 passed, \2 failed/') | tail -n 1) || web_status=$?
+  fi
+  echo "viewer page (scripts/web.sh): $web_summary"
+  web_passed=$(sed -n 's/^web: \([0-9]*\) passed.*/\1/p' <<<"$web_summary")
+  web_failed=$(sed -n 's/.* \([0-9]*\) failed$/\1/p' <<<"$web_summary")
+  if [ -z "$web_passed" ]; then web_passed=0; web_failed=1; fi
+  if [ "$web_status" -ne 0 ] && [ "${web_failed:-0}" -eq 0 ]; then web_failed=1; fi
+  passed=$((passed + web_passed))
+  failed=$((failed + web_failed))
+  if [ "$web_status" -ne 0 ]; then status=$web_status; fi
 fi
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"

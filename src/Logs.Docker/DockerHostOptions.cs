@@ -20,4 +20,14 @@ public sealed class DockerHostOptions
     /// daemon's is refused by it.
     /// </summary>
     public string? ApiVersion { get; set; }
+
+    /// <summary>
+    /// Where the host's system log is (a journal or a syslog file) and how it is reached; see
+    /// <see cref="HostLogs.HostLogLocation"/>. Null: on a host reached through a local unix socket, the usual places
+    /// (<see cref="HostLogs.HostLogOptions"/>); elsewhere host logs are <c>not_available</c>.
+    /// </summary>
+    public HostLogs.HostLogLocation? SystemLog { get; set; }
+
+    /// <summary>Where the host's Docker daemon log is (a journal's unit or a file); null as for <see cref="SystemLog"/>.</summary>
+    public HostLogs.HostLogLocation? DaemonLog { get; set; }
 }

@@ -47,4 +47,7 @@ public sealed class DockerOptions
     /// Longer gives a better order and a later line. Default 250 ms.
     /// </summary>
     public TimeSpan ServiceMergeWindow { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>How host and daemon logs are followed and where an unconfigured local host's are looked for.</summary>
+    public HostLogs.HostLogOptions HostLogs { get; set; } = new();
 }

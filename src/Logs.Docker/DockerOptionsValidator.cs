@@ -28,6 +28,8 @@ public sealed partial class DockerOptionsValidator : IValidateOptions<DockerOpti
             }
             ValidateEndpoint(prefix, host, errors);
             ValidateApiVersion(prefix, host.ApiVersion, errors);
+            HostLogs.HostLogOptionsValidator.ValidateLocation($"{prefix}:SystemLog", host.SystemLog, errors);
+            HostLogs.HostLogOptionsValidator.ValidateLocation($"{prefix}:DaemonLog", host.DaemonLog, errors);
         }
         if (!options.Hosts.ContainsKey(options.DefaultHost ?? ""))
             errors.Add($"{DockerOptions.SectionName}:DefaultHost '{options.DefaultHost}' is not one of the configured hosts ({string.Join(", ", options.Hosts.Keys)}).");
@@ -37,6 +39,7 @@ public sealed partial class DockerOptionsValidator : IValidateOptions<DockerOpti
             errors.Add($"{DockerOptions.SectionName}:RestartGrace must be between 00:00:00 and {MaxRestartGrace} (was {options.RestartGrace}).");
         if (options.ServiceMergeWindow < TimeSpan.Zero || options.ServiceMergeWindow > MaxServiceMergeWindow)
             errors.Add($"{DockerOptions.SectionName}:ServiceMergeWindow must be between 00:00:00 and {MaxServiceMergeWindow} (was {options.ServiceMergeWindow}).");
+        HostLogs.HostLogOptionsValidator.Validate(options.HostLogs, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

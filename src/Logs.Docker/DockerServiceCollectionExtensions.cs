@@ -1,5 +1,7 @@
 using LogsMigration.Docker.Containers;
+using LogsMigration.Docker.HostLogs;
 using LogsMigration.Docker.Services;
+using LogsMigration.Docker.Stacks;
 using LogsMigration.Pipeline.Sources;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +14,7 @@ public static class DockerServiceCollectionExtensions
 {
     /// <summary>
     /// Registers the Docker log sources: <see cref="DockerOptions"/> (section <c>Docker</c>, validated at start-up),
-    /// <see cref="DockerHosts"/>, and the container and service sources as <see cref="ILogSource"/>s.
+    /// <see cref="DockerHosts"/>, and the container, service and stack sources as <see cref="ILogSource"/>s.
     /// </summary>
     public static IServiceCollection AddDockerLogSources(this IServiceCollection services, IConfiguration configuration)
     {
@@ -23,6 +25,9 @@ public static class DockerServiceCollectionExtensions
         services.TryAddSingleton<DockerHosts>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, ContainerLogSource>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, ServiceLogSource>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILogSource, StackLogSource>());
+        services.AddHostLogSources();
+        services.TryAddSingleton<IResolveInvalidation, Events.ResolveInvalidation>();
         return services;
     }
 }

@@ -88,6 +88,17 @@ public sealed class PipelineOptions
     /// <c>not_retained</c> for a late joiner), so one big stream cannot evict the others' history. Default 512 MiB.
     /// </summary>
     public long TotalBufferBytes { get; set; } = 512L * 1024 * 1024;
+
+    /// <summary>
+    /// How long what an id or name resolved to is reused, so a reconnect storm costs the daemon one inspect per name
+    /// instead of one per viewer. Only while the host's Docker events are watched (a create, destroy or rename
+    /// forgets it at once, so a name reused by a new container never shows the old one's logs); 0 turns it off.
+    /// Default 5 s.
+    /// </summary>
+    public TimeSpan ResolveCacheTtl { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Names and ids held by the resolve cache at most; beyond it nothing new is cached until entries expire. Default 10,000.</summary>
+    public int ResolveCacheEntries { get; set; } = 10_000;
 }
 
 /// <summary>Start-up validation: a bad limit stops the service with a message naming the setting.</summary>
@@ -126,6 +137,10 @@ public sealed class PipelineOptionsValidator : IValidateOptions<PipelineOptions>
             errors.Add($"Pipeline:ResumeReadEntries must be between 1 and 1000000 (was {o.ResumeReadEntries}).");
         if (o.SubscriberQueueBytes < 64 * 1024)
             errors.Add($"Pipeline:SubscriberQueueBytes must be at least 65536 (was {o.SubscriberQueueBytes}).");
+        if (o.ResolveCacheTtl < TimeSpan.Zero || o.ResolveCacheTtl > TimeSpan.FromMinutes(5))
+            errors.Add($"Pipeline:ResolveCacheTtl must be between 00:00:00 and 00:05:00 (was {o.ResolveCacheTtl}).");
+        if (o.ResolveCacheEntries is < 1 or > 1_000_000)
+            errors.Add($"Pipeline:ResolveCacheEntries must be between 1 and 1000000 (was {o.ResolveCacheEntries}).");
         if (o.TotalBufferBytes < Math.Max(o.ReplayBytes, o.SubscriberQueueBytes))
             errors.Add($"Pipeline:TotalBufferBytes must be at least ReplayBytes and SubscriberQueueBytes (was {o.TotalBufferBytes}).");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

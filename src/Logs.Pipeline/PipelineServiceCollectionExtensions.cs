@@ -20,6 +20,7 @@ public static class PipelineServiceCollectionExtensions
         services.TryAddSingleton(sp => new BufferBudget(sp.GetRequiredService<IOptions<PipelineOptions>>().Value.TotalBufferBytes));
         services.TryAddSingleton<LogMetrics>();
         services.TryAddSingleton<LogSourceRegistry>();
+        services.TryAddSingleton<ResolveCache>();
         services.TryAddSingleton<LogStreamManager>();
         return services;
     }

@@ -42,11 +42,17 @@ public sealed class AccessTokenValidator
         };
     }
 
+    /// <summary>
+    /// The validation parameters of every check, this class's and the JWT bearer handler's (issuer, audience, key,
+    /// HS256 only, expiry by the injected clock), so both accept and refuse the same tokens.
+    /// </summary>
+    public TokenValidationParameters Parameters => _parameters;
+
     /// <summary>Validates <paramref name="token"/> and checks that its role is at least <paramref name="required"/>.</summary>
     public async Task<AuthResult> ValidateAsync(string? token, UserRole required)
     {
         if (string.IsNullOrWhiteSpace(token))
-            return AuthResult.Fail(ErrorCodes.Unauthorized, "An access token is required (the token query parameter or an Authorization: Bearer header).");
+            return Missing;
 
         TokenValidationResult result;
         try
@@ -58,29 +64,48 @@ public sealed class AccessTokenValidator
             return AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token is malformed.");
         }
         if (!result.IsValid)
-        {
-            return result.Exception switch
-            {
-                SecurityTokenExpiredException or SecurityTokenInvalidLifetimeException => AuthResult.Fail(ErrorCodes.TokenExpired, "The access token has expired."),
-                SecurityTokenNoExpirationException => AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token has no expiry."),
-                SecurityTokenInvalidSignatureException or SecurityTokenSignatureKeyNotFoundException => AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token's signature is not valid."),
-                SecurityTokenInvalidAlgorithmException => AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token is not signed with HS256."),
-                _ => AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token is not valid."),
-            };
-        }
+            return Refusal(result.Exception);
 
         var claims = result.Claims;
-        var type = claims.TryGetValue("type", out var t) ? t as string : null;
-        if (!string.Equals(type, "access", StringComparison.Ordinal))
-            return AuthResult.Fail(ErrorCodes.TokenNotAccess, "Only access tokens may open a log stream; this one is not (refresh tokens are refused).");
-        var subject = claims.TryGetValue("sub", out var s) ? s?.ToString() : null;
-        if (string.IsNullOrEmpty(subject))
-            return AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token has no subject.");
+        var refused = CheckClaims(claims.TryGetValue("type", out var t) ? t as string : null, claims.TryGetValue("sub", out var s) ? s?.ToString() : null);
+        if (refused is not null)
+            return AuthResult.Fail(refused.Code, refused.Message);
+        var subject = claims["sub"].ToString();
         var role = UserRoles.Parse(claims.TryGetValue(_roleClaim, out var r) ? r?.ToString() : null);
         if (role < required)
-            return new AuthResult(false, subject, role, ErrorCodes.Forbidden, $"This needs the '{required.ToString().ToLowerInvariant()}' role or higher.");
+            return new AuthResult(false, subject, role, ErrorCodes.Forbidden, new MinimumRoleRequirement(required).Refusal);
         return new AuthResult(true, subject, role, null, null);
     }
+
+    /// <summary>No token at all.</summary>
+    public static AuthResult Missing { get; } =
+        AuthResult.Fail(ErrorCodes.Unauthorized, "An access token is required (the token query parameter or an Authorization: Bearer header).");
+
+    /// <summary>
+    /// The claims a valid signature does not vouch for: <c>type</c> must be <c>access</c> and <c>sub</c> present.
+    /// Null when they are fine.
+    /// </summary>
+    public static TokenRefusedException? CheckClaims(string? type, string? subject)
+    {
+        if (!string.Equals(type, "access", StringComparison.Ordinal))
+            return new TokenRefusedException(ErrorCodes.TokenNotAccess, "Only access tokens may open a log stream; this one is not (refresh tokens are refused).");
+        if (string.IsNullOrEmpty(subject))
+            return new TokenRefusedException(ErrorCodes.TokenInvalid, "The access token has no subject.");
+        return null;
+    }
+
+    /// <summary>Why a token was refused, from the exception its validation failed with (null: no token was given).</summary>
+    public static AuthResult Refusal(Exception? failure) => failure switch
+    {
+        null => Missing,
+        TokenRefusedException refused => AuthResult.Fail(refused.Code, refused.Message),
+        SecurityTokenExpiredException or SecurityTokenInvalidLifetimeException => AuthResult.Fail(ErrorCodes.TokenExpired, "The access token has expired."),
+        SecurityTokenNoExpirationException => AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token has no expiry."),
+        SecurityTokenInvalidSignatureException or SecurityTokenSignatureKeyNotFoundException => AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token's signature is not valid."),
+        SecurityTokenInvalidAlgorithmException => AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token is not signed with HS256."),
+        ArgumentException => AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token is malformed."),
+        _ => AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token is not valid."),
+    };
 
     private static bool IsWithinLifetime(DateTime? notBefore, DateTime? expires, TimeSpan skew, DateTimeOffset now)
     {

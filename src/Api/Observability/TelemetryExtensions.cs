@@ -43,7 +43,8 @@ public static class TelemetryExtensions
     /// <summary>Prometheus scrapes <c>/metrics</c>.</summary>
     public static IEndpointRouteBuilder MapMetrics(this IEndpointRouteBuilder app)
     {
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        // Open, as it always was: Prometheus scrapes without a token.
+        app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
         return app;
     }
 }

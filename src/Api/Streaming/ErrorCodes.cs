@@ -14,6 +14,7 @@ public static class ErrorCodes
     public const string NotFound = "not_found";
     public const string NotSupported = "not_supported";
     public const string NotImplemented = "not_implemented";
+    public const string NotAvailable = "not_available";
     public const string UpstreamUnavailable = "upstream_unavailable";
     public const string UpstreamFailed = "upstream_failed";
     public const string SlowConsumer = "slow_consumer";

@@ -25,9 +25,8 @@ public sealed partial class LogSessionHandler(
     LegacyLogStreams legacy,
     PathSelector paths,
     SessionRegistry openSessions,
-    LogSourceRegistry sources,
+    ResolveCache resolver,
     DockerHosts hosts,
-    AccessTokenValidator tokens,
     SessionLimiter sessions,
     IOptions<StreamingOptions> streamingOptions,
     IOptions<AuthOptions> authOptions,
@@ -48,6 +47,15 @@ public sealed partial class LogSessionHandler(
         {
             context.Response.StatusCode = StatusCodes.Status400BadRequest;
             await context.Response.WriteAsJsonAsync(new { error = "websocket_required", message = "This route serves WebSocket connections only." });
+            return;
+        }
+
+        if (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            // Draining: refused before the upgrade, so a proxy (HAProxy's retry-on 503) places the viewer on another
+            // instance instead of handing it a socket that closes at once.
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            await context.Response.WriteAsJsonAsync(new { error = new { code = ErrorCodes.ShuttingDown, message = "This instance is draining; connect to another one." } });
             return;
         }
 
@@ -119,7 +127,7 @@ public sealed partial class LogSessionHandler(
         if (origin.Length > 0 && _allowedOrigins.Count > 0 && !_allowedOrigins.Contains(origin.TrimEnd('/')))
             return new Refusal(ErrorCodes.OriginNotAllowed, "This page's origin may not open log streams.", CloseCodes.PolicyViolation);
 
-        var auth = await tokens.ValidateAsync(ReadToken(context.Request), UserRole.Viewer);
+        var auth = InBandAuthorization.Outcome(context);
         if (!auth.Succeeded)
             return new Refusal(auth.ErrorCode!, auth.Reason!, CloseCodes.PolicyViolation);
         connection.Activity?.AddEvent(new ActivityEvent("authenticated"));
@@ -157,8 +165,7 @@ public sealed partial class LogSessionHandler(
             open.CancelAfter(_options.OpenTimeout);
             try
             {
-                var source = sources.Get(request.SourceType);
-                var resourceId = await source.ResolveAsync(hostId, request.Resource, open.Token);
+                var resourceId = await resolver.ResolveAsync(request.SourceType, hostId, request.Resource, open.Token);
                 key = new StreamKey(hostId, request.SourceType, resourceId);
                 path = await paths.SelectAsync(request.SourceType, userId, open.Token);
             }
@@ -183,7 +190,7 @@ public sealed partial class LogSessionHandler(
                     // Docker host that does not answer.
                     open.CancelAfter(Timeout.InfiniteTimeSpan);
                     var left = _options.OpenTimeout - time.GetElapsedTime(openStarted);
-                    await SendConnectedAsync(socket, SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow()), cancellation);
+                    await SendConnectedAsync(socket, SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow(), _options.EffectiveInstanceId), cancellation);
                     open.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
                     var wanted = new SubscriptionRequest(request.Tail, request.Follow, request.Resume, request.Cursor);
                     subscription = path != LogPath.Unified ? LogQueries.Filtered(legacy.Open(key, request.Tail, request.Follow), request.Filter)
@@ -312,15 +319,6 @@ public sealed partial class LogSessionHandler(
         if (socket.State is not (WebSocketState.Closed or WebSocketState.Aborted))
             socket.Abort();
         await receiving;
-    }
-
-    private static string? ReadToken(HttpRequest request)
-    {
-        var query = request.Query["token"].ToString();
-        if (query.Length > 0)
-            return query;
-        var header = request.Headers.Authorization.ToString();
-        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
     }
 
     // A close reason may hold at most 123 UTF-8 bytes: cut on a character boundary below that.

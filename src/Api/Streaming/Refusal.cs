@@ -24,6 +24,7 @@ public sealed record Refusal(string? Code, string Message, int CloseCode, string
         LogSourceErrorKind.NotSupported => new(ErrorCodes.NotSupported, ex.Message, CloseCodes.NotSupported),
         LogSourceErrorKind.Unavailable => new(ErrorCodes.UpstreamUnavailable, ex.Message, CloseCodes.Unavailable),
         LogSourceErrorKind.NotImplemented => new(ErrorCodes.NotImplemented, ex.Message, CloseCodes.NotImplemented),
+        LogSourceErrorKind.NotAvailable => new(ErrorCodes.NotAvailable, ex.Message, CloseCodes.NotFound),
         _ => new(ErrorCodes.UpstreamFailed, ex.Message, CloseCodes.InternalError),
     };
 }

@@ -1,4 +1,5 @@
 using LogsMigration.Api.Rollout;
+using LogsMigration.Docker.Stacks;
 using LogsMigration.Pipeline.Model;
 using LogsMigration.Pipeline.Streaming;
 using LogsMigration.Pipeline.Wire;
@@ -8,13 +9,18 @@ namespace LogsMigration.Api.Streaming;
 /// <summary>The per-session frames of the contract (everything but shared <c>log</c> lines, which come pre-encoded).</summary>
 internal static class SessionFrames
 {
-    public static byte[] Connected(StreamKey key, LogPath path, string message, DateTimeOffset now) =>
+    public static byte[] Connected(StreamKey key, LogPath path, string message, DateTimeOffset now, string? instance = null) =>
         LogFrameEncoder.EncodeControl("connected", message, now, w =>
         {
             w.WriteString("source_type"u8, key.SourceType.ToWire());
             w.WriteString("source_id"u8, key.ResourceId);
             w.WriteString("host_id"u8, key.HostId);
             w.WriteString("path"u8, path == LogPath.Unified ? "unified" : "legacy");
+            // A stack's resolved id names which kind answered (a Swarm stack, or a Compose project of that name).
+            if (key.SourceType == LogSourceType.Stack && StackId.TryParse(key.ResourceId, out var stack))
+                w.WriteString("stack_kind"u8, stack.Kind.ToWire());
+            if (instance is not null)
+                w.WriteString("instance"u8, instance);
         });
 
     /// <summary>

@@ -39,6 +39,15 @@ public sealed class StreamingOptions
     /// </summary>
     public TimeSpan ShutdownDrainWindow { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// This instance's name in <c>connected.instance</c>, so a viewer (and a test) can tell which instance behind the
+    /// proxy serves it. Empty (the default): the machine name and the process id, <c>host-1234</c>.
+    /// </summary>
+    public string InstanceId { get; set; } = "";
+
+    /// <summary>The configured <see cref="InstanceId"/>, or the machine name and the process id.</summary>
+    internal string EffectiveInstanceId => InstanceId.Length > 0 ? InstanceId : $"{Environment.MachineName}-{Environment.ProcessId}";
+
     /// <summary>With <c>format=batch</c>, at most this many lines go in one frame. Default 256.</summary>
     public int MaxBatchEntries { get; set; } = 256;
 
@@ -70,6 +79,8 @@ public sealed class StreamingOptions
                 errors.Add($"Streaming:MaxBatchEntries must be between 1 and 100000 (was {o.MaxBatchEntries}).");
             if (o.MaxBatchBytes is < 1024 or > 16 * 1024 * 1024)
                 errors.Add($"Streaming:MaxBatchBytes must be between 1024 and 16777216 (was {o.MaxBatchBytes}).");
+            if (o.InstanceId.Length > 128 || o.InstanceId.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
+                errors.Add($"Streaming:InstanceId must be at most 128 characters without spaces or control characters (was '{o.InstanceId}').");
             return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
         }
     }

@@ -31,15 +31,18 @@ internal sealed partial class ServiceTaskDirectory
     private readonly ILogger _logger;
     private readonly Dictionary<string, FrozenDictionary<string, string>> _byDetails = new(StringComparer.Ordinal);
     private Dictionary<string, TaskResponse> _tasks = new(StringComparer.Ordinal);
+    private readonly Action<Dictionary<string, string>>? _decorate;
     private FrozenDictionary<string, string>? _serviceOnly;
 
-    public ServiceTaskDirectory(DockerClient client, string hostId, string serviceId, string serviceName, ILogger logger)
+    /// <param name="decorate">Adds what a caller knows of every task's lines (a stack's partition), once per task.</param>
+    public ServiceTaskDirectory(DockerClient client, string hostId, string serviceId, string serviceName, ILogger logger, Action<Dictionary<string, string>>? decorate = null)
     {
         _client = client;
         _hostId = hostId;
         _serviceId = serviceId;
         _serviceName = serviceName;
         _logger = logger;
+        _decorate = decorate;
     }
 
     /// <summary>Lists the service's tasks. A failure costs only the replica numbers, never the stream: it is logged.</summary>
@@ -104,6 +107,7 @@ internal sealed partial class ServiceTaskDirectory
                 metadata[TaskNameMetadata] = $"{_serviceName}.{taskNode}.{taskId}";
             }
         }
+        _decorate?.Invoke(metadata);
         return metadata.ToFrozenDictionary(StringComparer.Ordinal);
     }
 

@@ -15,6 +15,12 @@ public enum LogSourceErrorKind
     /// <summary>The source is not built yet for this kind of log.</summary>
     NotImplemented,
 
+    /// <summary>
+    /// The log exists as a kind but not on that host as configured (no journal or log file found, no journalctl): the
+    /// message names what was looked for and which setting to set. Not retried.
+    /// </summary>
+    NotAvailable,
+
     /// <summary>Anything else the host answered with.</summary>
     Failed,
 }

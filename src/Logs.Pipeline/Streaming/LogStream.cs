@@ -62,6 +62,14 @@ internal sealed partial class LogStream
     private StreamNotice? _retrying;
     private ITimer? _stallTimer;
     private Task _pump = Task.CompletedTask;
+    // Cursors of clients waiting for this stream (its history) that may need a catch-up read: the first catch-up reads
+    // from the earliest of them, so a reconnect herd costs one read, not one per client.
+    private readonly List<StreamPosition> _waitingResumes = [];
+    private SharedCatchUp? _catchUp;
+    private const int MaxWaitingResumes = 10_000;
+
+    /// <summary>A catch-up read in flight (or done) from <paramref name="From"/>, shared by every client it covers.</summary>
+    private sealed record SharedCatchUp(StreamPosition From, Task<CatchUp> Read);
 
     public LogStream(StreamKey key, ILogSource source, PipelineOptions options, BufferBudget budget, TimeProvider time, ILogger logger, LogMetrics metrics, Action<LogStream> onClosed)
     {
@@ -120,13 +128,15 @@ internal sealed partial class LogStream
     /// False when the stream is closing or has ended: the caller removes it from the registry and opens a new one.
     /// The first holder starts the upstream; racing subscribers cannot start a second one.
     /// </summary>
-    public bool TryAcquire()
+    public bool TryAcquire(StreamPosition? resumeFrom = null)
     {
         lock (_gate)
         {
             if (_closed)
                 return false;
             _holders++;
+            if (resumeFrom is not null && _waitingResumes.Count < MaxWaitingResumes)
+                _waitingResumes.Add(resumeFrom);
             _idleTimer?.Dispose();
             _idleTimer = null;
             if (State == UpstreamState.Created)
@@ -151,6 +161,8 @@ internal sealed partial class LogStream
     {
         lock (_gate)
         {
+            if (request.Cursor is { } waiting)
+                _waitingResumes.Remove(waiting.Position);
             var take = TakeHistory(request, catchUp);
             if (take is null)
             {
@@ -217,6 +229,49 @@ internal sealed partial class LogStream
                 return null;
             return new LogSubscription(Key, Epoch, _replay.After(_replay.OldestSequence - 1), _replay.OldestSequence - 1, live: null, release: null);
         }
+    }
+
+    /// <summary>
+    /// The lines between <paramref name="from"/> (a cursor the buffer does not reach) and now, for one client. Clients
+    /// of a reconnect herd share one read: the first one reads from the earliest cursor waiting for this stream, and
+    /// every client whose cursor that read covers (<see cref="CatchUp.Covers"/>) takes its own suffix of it; a read done
+    /// is reused while the buffer still reaches its end. A client it cannot serve (a cursor earlier than a read under
+    /// way, or a read cut at its byte bound) reads on its own, as before.
+    /// </summary>
+    public async Task<CatchUp> CatchUpAsync(StreamPosition from, CancellationToken cancellationToken)
+    {
+        SharedCatchUp shared;
+        lock (_gate)
+        {
+            _waitingResumes.Remove(from);
+            if (_catchUp is { } current && CatchUp.Covers(current.From, from)
+                && (!current.Read.IsCompleted || (current.Read.IsCompletedSuccessfully && !current.Read.Result.Truncated && Reaches(current.Read.Result.Position))))
+            {
+                shared = current;
+            }
+            else
+            {
+                var earliest = from;
+                foreach (var waiting in _waitingResumes)
+                {
+                    if (CatchUp.Covers(waiting, earliest))
+                        earliest = waiting;
+                }
+                _waitingResumes.RemoveAll(waiting => CatchUp.Covers(earliest, waiting));
+                // Not under the lock (the read starts with an inspect), and not the first client's to cancel: the
+                // others wait for it too. It ends with the stream.
+                var token = _upstreamCts.Token;
+                var start = earliest;
+                shared = new SharedCatchUp(start, Task.Run(() => CatchUp.ReadAsync(_source, Key, Epoch, start, _options, _time, token), CancellationToken.None));
+                _catchUp = shared;
+            }
+        }
+        var read = await shared.Read.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (ReferenceEquals(shared.From, from))
+            return read;
+        if (read.Truncated)
+            return await CatchUp.ReadAsync(_source, Key, Epoch, from, _options, _time, cancellationToken).ConfigureAwait(false);
+        return read.After(from, Key, Epoch, _source.TailPartitionKey, _options, _time);
     }
 
     /// <summary>Releases a holder that never attached (it gave up while the history loaded).</summary>

@@ -67,7 +67,7 @@ public sealed class LogStreamManager : IAsyncDisposable
         while (true)
         {
             var stream = _streams.GetOrAdd(key, static (k, state) => state.Manager.CreateStream(k, state.Source), (Manager: this, Source: source));
-            if (!stream.TryAcquire())
+            if (!stream.TryAcquire(request.Cursor?.Position))
             {
                 // Closing or ended: a cancelled stream can finish after its replacement registered,
                 // so remove by identity, never by key alone.
@@ -95,7 +95,7 @@ public sealed class LogStreamManager : IAsyncDisposable
                 // absence): read the lines in between once for this client, then attach after them.
                 try
                 {
-                    var catchUp = await CatchUp.ReadAsync(source, key, stream.Epoch, request.Cursor.Position, _options, _time, cancellationToken);
+                    var catchUp = await stream.CatchUpAsync(request.Cursor.Position, cancellationToken);
                     subscription = stream.TryAttach(request, catchUp, force: true)!;
                     origin = HistoryOrigin.Upstream;
                 }

@@ -31,7 +31,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     /// The service with one Docker host, <c>local</c>, at <paramref name="endpoint"/>, quiet logs (warnings and the
     /// lifetime messages its start is read from), plus <paramref name="extra"/> settings.
     /// </summary>
-    public static Task<ServiceProcess> StartOnAsync(string endpoint, IDictionary<string, string>? extra = null)
+    public static Task<ServiceProcess> StartOnAsync(string endpoint, IDictionary<string, string>? extra = null, string urls = "http://127.0.0.1:0")
     {
         var settings = new Dictionary<string, string>
         {
@@ -42,14 +42,15 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
             settings[key] = value;
-        return StartAsync(settings);
+        return StartAsync(settings, urls);
     }
 
-    public static async Task<ServiceProcess> StartAsync(IDictionary<string, string> settings)
+    /// <param name="urls">Where it listens: an ephemeral port by default, a fixed one behind a proxy.</param>
+    public static async Task<ServiceProcess> StartAsync(IDictionary<string, string> settings, string urls = "http://127.0.0.1:0")
     {
         var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
         var directory = Path.Combine(Infrastructure.EngineScript.RepositoryRoot, "src", "Api", "bin", configuration, "net10.0");
-        var info = new ProcessStartInfo("dotnet", [Path.Combine(directory, "LogsMigration.Api.dll"), "--urls", "http://127.0.0.1:0"])
+        var info = new ProcessStartInfo("dotnet", [Path.Combine(directory, "LogsMigration.Api.dll"), "--urls", urls])
         {
             WorkingDirectory = directory,
             RedirectStandardOutput = true,

@@ -17,9 +17,12 @@ public sealed class TestContainer : IAsyncDisposable
     public string Id { get; }
 
     /// <param name="options">Extra <c>docker run</c> options, such as <c>-t</c> or <c>--restart always</c>.</param>
-    public static async Task<TestContainer> RunAsync(string endpoint, string purpose, string script, params string[] options)
+    public static Task<TestContainer> RunAsync(string endpoint, string purpose, string script, params string[] options) =>
+        RunNamedAsync(endpoint, DockerCli.UniqueName(purpose), script, options);
+
+    /// <summary>A container of a name the test chose (the same name on two engines, say).</summary>
+    public static async Task<TestContainer> RunNamedAsync(string endpoint, string name, string script, params string[] options)
     {
-        var name = DockerCli.UniqueName(purpose);
         var id = await DockerCli.RunAsync(endpoint, ["run", "-d", "--name", name, "--network", "none", .. options, DockerCli.Image, "sh", "-c", script]);
         return new TestContainer(endpoint, name, id.Trim());
     }

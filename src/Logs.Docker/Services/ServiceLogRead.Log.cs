@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace LogsMigration.Docker.Services;
 
-public sealed partial class ServiceLogSource
+internal sealed partial class ServiceLogRead
 {
     [LoggerMessage(Level = LogLevel.Warning, Message = "Docker reported an error inside the log stream of {Key}; passed on as a marker that lines are missing: {DaemonMessage}")]
     private static partial void LogDaemonError(ILogger logger, StreamKey key, string daemonMessage);

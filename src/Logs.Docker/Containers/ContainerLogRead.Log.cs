@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace LogsMigration.Docker.Containers;
 
-public sealed partial class ContainerLogSource
+internal sealed partial class ContainerLogRead
 {
     [LoggerMessage(Level = LogLevel.Warning, Message = "Docker reported an error inside the log stream of {Key}; the read fails with it: {DaemonMessage}")]
     private static partial void LogDaemonError(ILogger logger, StreamKey key, string daemonMessage);

@@ -1,0 +1,338 @@
+// Browser tests of the viewer page: Debian's Chromium (headless, through playwright-core) against the real service
+// process and a real Docker engine (LOGS_WEB_DOCKER, a unix:// socket; a Swarm manager for the service tests).
+// Prints one line per test and closes with "web browser tests: N passed, N failed". Screenshots and the benchmark's
+// figures go to artifacts/web/.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import {
+  ServiceProcess, docker, eventually, freePort, launchChromium, mintToken, removeContainer, removeService, repoRoot, signingKey,
+} from './harness.mjs';
+import { LEVELS_SCRIPT, deployStack, numberOf, removeStack, startContainer, startService } from './fixtures.mjs';
+
+const engine = process.env.LOGS_WEB_DOCKER;
+if (!engine) { console.error('LOGS_WEB_DOCKER (the test engine\'s unix:// socket) is not set'); process.exit(2); }
+const only = process.env.LOGS_WEB_ONLY ? new RegExp(process.env.LOGS_WEB_ONLY) : undefined;
+const out = path.join(repoRoot, 'artifacts', 'web');
+mkdirSync(out, { recursive: true });
+
+const key = signingKey();
+const token = mintToken(key, 'viewer');
+const service = new ServiceProcess({ engine, key, port: await freePort() });
+const names = { levels: 'web-e2e-levels', counter: 'web-e2e-counter', rotate: 'web-e2e-rotate', fast: 'web-e2e-fast', svc: 'web-e2e-svc', stack: 'web-e2e-shop' };
+
+let browser;
+async function openPage(query = '', { width = 1280, height = 800, withToken = token } = {}) {
+  const context = await browser.newContext({ viewport: { width, height }, acceptDownloads: true });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`  page error: ${e.message}`));
+  await page.goto(`${service.origin}/${query}${withToken ? `#token=${withToken}` : ''}`);
+  return page;
+}
+const model = (page) => page.evaluate(() => window.__logsViewer?.rows() ?? []);
+const stats = (page) => page.evaluate(() => window.__logsViewer?.stats());
+const lineNumbers = (rows) => rows.filter((r) => r.kind === 'line').map((r) => numberOf(r.message)).filter((n) => n !== undefined);
+
+/** Every number from the first to the last held exactly once: no line twice, none missing. */
+function assertEachOnce(numbers, what) {
+  const seen = new Map();
+  for (const n of numbers) seen.set(n, (seen.get(n) ?? 0) + 1);
+  const dupes = [...seen].filter(([, c]) => c > 1).map(([n]) => n);
+  if (dupes.length) throw new Error(`${what}: numbers shown twice: ${dupes.slice(0, 20).join(', ')}`);
+  const min = Math.min(...numbers), max = Math.max(...numbers);
+  const missing = [];
+  for (let n = min; n <= max; n++) if (!seen.has(n)) missing.push(n);
+  if (missing.length) throw new Error(`${what}: numbers missing between ${min} and ${max}: ${missing.slice(0, 20).join(', ')}`);
+  return { min, max };
+}
+function assert(condition, message) { if (!condition) throw new Error(message); }
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+// Tests of what issue 12's filters and download add to the server: registered, but run only once those are on
+// main (LOGS_WEB_FILTERS=1 runs them before). Never counted as passed while they do not run.
+const filtersLanded = process.env.LOGS_WEB_FILTERS === '1';
+const waitingForFilters = [];
+const filterTest = (name, fn) => (filtersLanded ? test(name, fn) : waitingForFilters.push(name));
+
+test('sign-in: the #token fragment is taken, removed from the address bar and kept in sessionStorage only', async () => {
+  const page = await openPage(`?src=container:local:${names.levels}`);
+  await page.waitForSelector('.logview');
+  assert(!page.url().includes('token'), `the address still holds the token: ${page.url()}`);
+  const stored = await page.evaluate(() => ({ session: sessionStorage.getItem('logsmigration.token'), local: localStorage.length }));
+  assert(stored.session === token && stored.local === 0, 'the token is not in sessionStorage alone');
+  await page.context().close();
+});
+
+test('sign-in: the form refuses an expired token with the reason and takes a valid one', async () => {
+  const page = await openPage('', { withToken: '' });
+  await page.fill('textarea[name=token]', mintToken(key, 'viewer', { expiresIn: -60 }));
+  await page.click('button[type=submit]');
+  await page.getByText('This token has expired.').waitFor();
+  await page.fill('textarea[name=token]', token);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('nav.sidebar');
+  await page.context().close();
+});
+
+test('sign-in: a token that expires while the page is open sends it back to the form with the reason', async () => {
+  // Long enough for a loaded machine to show the page first; the expiry itself is then waited for.
+  const page = await openPage(`?src=container:local:${names.levels}`, { withToken: mintToken(key, 'viewer', { expiresIn: 25 }) });
+  await page.waitForSelector('.logview');
+  await page.getByText('Your token has expired').waitFor({ timeout: 60_000 });
+  await page.context().close();
+});
+
+test('find the container in the list, open it, see its numbered lines with levels; screenshot of the list', async () => {
+  const page = await openPage();
+  const item = page.locator(`button.open[data-kind=container][data-id="${names.levels}"]`);
+  await item.waitFor({ timeout: 30_000 });
+  await page.locator(`button.open[data-kind=service][data-id="${names.svc}"]`).waitFor();
+  // The search box narrows the list.
+  await page.fill('input.search', 'web-e2e-lev');
+  await eventually('the service hidden by the search', async () => (await page.locator(`button.open[data-id="${names.svc}"]`).count()) === 0);
+  await item.click();
+  await page.fill('input.search', '');
+  await eventually('numbered lines on the page', async () => lineNumbers(await model(page)).length >= 30);
+  await page.waitForSelector('.rows .row.lvl-error');
+  await page.waitForSelector('.rows .row.lvl-info');
+  assertEachOnce(lineNumbers(await model(page)), 'the opened container');
+  await page.screenshot({ path: path.join(out, 'list.png') });
+  await page.context().close();
+});
+
+test('a container started elsewhere appears in the list (the events feed)', async () => {
+  const page = await openPage();
+  await page.waitForSelector('nav.sidebar');
+  const name = 'web-e2e-newcomer';
+  startContainer(engine, name, 'while true; do echo hello; sleep 1; done');
+  try {
+    await page.locator(`button.open[data-id="${name}"]`).waitFor({ timeout: 30_000 });
+  } finally { removeContainer(engine, name); }
+  await page.context().close();
+});
+
+filterTest('filter to the error lines (server side) with the matches highlighted; screenshot', async () => {
+  const page = await openPage(`?src=container:local:${names.levels}`);
+  await page.waitForSelector('.rows .row');
+  await page.keyboard.press('/');
+  assert(await page.evaluate(() => document.activeElement?.getAttribute('name') === 'filter'), '/ does not focus the filter');
+  await page.keyboard.type('error');
+  await page.keyboard.press('Enter');
+  await eventually('only error lines', async () => {
+    const lines = (await model(page)).filter((r) => r.kind === 'line');
+    return lines.length >= 5 && lines.every((r) => /error/i.test(r.message));
+  });
+  assert(page.url().includes('filter=error'), 'the filter is not in the shareable URL');
+  await page.waitForSelector('.rows mark');
+  await page.screenshot({ path: path.join(out, 'filter.png') });
+  await page.context().close();
+});
+
+test('pause: the waiting counter rises while lines keep coming; End jumps back to live', async () => {
+  const page = await openPage(`?src=container:local:${names.levels}`);
+  await page.waitForSelector('.rows .row');
+  await page.locator('.rows').click();
+  await page.keyboard.press('Space');
+  const waiting = async () => (await stats(page)).waiting;
+  const first = await eventually('a waiting count', async () => { const w = await waiting(); return w > 0 ? w : 0; });
+  await eventually('the count to rise', async () => (await waiting()) > first + 5);
+  await page.getByText(/Resume \(\d+ new\)/).waitFor();
+  const frozen = (await page.locator('.rows .row').last().innerText());
+  assert(frozen === (await page.locator('.rows .row').last().innerText()), 'the paused view moved');
+  await page.keyboard.press('End');
+  await eventually('live again', async () => !(await stats(page)).paused);
+  await page.context().close();
+});
+
+test('a 2-replica service: both replicas labelled', async () => {
+  const page = await openPage(`?src=service:local:${names.svc}`);
+  const replicas = await eventually('lines of both replicas', async () => {
+    const set = new Set((await model(page)).filter((r) => r.kind === 'line').map((r) => r.replica));
+    return set.size >= 2 ? set : undefined;
+  }, 60_000);
+  const labels = await page.locator('.rows .row .src').allInnerTexts();
+  assert(new Set(labels).size >= 2, `expected two replica labels on screen, saw ${JSON.stringify([...new Set(labels)])}`);
+  assert([...replicas].every((r) => r), 'a line without its replica');
+  await page.context().close();
+});
+
+test('merged stack view: two services in timestamp order, each its own colour; screenshot', async () => {
+  const [a, b] = [`${names.stack}_api`, `${names.stack}_worker`];
+  const page = await openPage(`?src=service:local:${a}&src=service:local:${b}`);
+  await eventually('lines of both services', async () => new Set((await model(page)).filter((r) => r.kind === 'line').map((r) => r.source)).size === 2, 60_000);
+  await eventually('a few lines each', async () => (await model(page)).filter((r) => r.kind === 'line').length >= 20, 60_000);
+  const rows = (await model(page)).filter((r) => r.kind === 'line');
+  for (let i = 1; i < rows.length; i++) assert(rows[i - 1].timestamp <= rows[i].timestamp, `out of order at ${i}: ${rows[i - 1].timestamp} > ${rows[i].timestamp}`);
+  const colours = await page.locator('.sources .chip').evaluateAll((els) => els.map((e) => getComputedStyle(e).color));
+  assert(new Set(colours).size === 2, `the two sources share a colour: ${colours}`);
+  await page.screenshot({ path: path.join(out, 'merged-stack.png') });
+  await page.context().close();
+});
+
+test('a stack opened from the list: the server merges its services, each labelled and in its own colour; screenshot', async () => {
+  const page = await openPage();
+  await page.locator(`button.open[data-kind=stack][data-id="${names.stack}"]`).click({ timeout: 30_000 });
+  await eventually('lines of both services of the stack', async () =>
+    new Set((await model(page)).filter((r) => r.kind === 'line').map((r) => r.replica)).size >= 2, 60_000);
+  await eventually('a few lines', async () => (await model(page)).filter((r) => r.kind === 'line').length >= 20, 60_000);
+  const rows = (await model(page)).filter((r) => r.kind === 'line');
+  for (let i = 1; i < rows.length; i++) assert(rows[i - 1].timestamp <= rows[i].timestamp, `out of order at ${i}`);
+  const labels = await page.locator('.rows .row .src').evaluateAll((els) => els.map((e) => `${e.textContent}|${getComputedStyle(e).color}`));
+  const byService = new Map(labels.map((l) => [l.split('|')[0].split('.')[0], l.split('|')[1]]));
+  assert(byService.size >= 2 && new Set(byService.values()).size >= 2, `services not told apart: ${JSON.stringify([...byService])}`);
+  await page.screenshot({ path: path.join(out, 'stack.png') });
+  await page.context().close();
+});
+
+filterTest('download: the file holds the lines of the view, numbered and in order', async () => {
+  const page = await openPage(`?src=container:local:${names.levels}&filter=error`);
+  await page.waitForSelector('.rows .row');
+  const href = await page.locator('.downloads a', { hasText: 'text' }).getAttribute('href');
+  const response = await page.request.get(href);
+  assert(response.ok(), `download answered ${response.status()}: ${await response.text()}`);
+  const lines = (await response.text()).split('\n').filter(Boolean);
+  assert(lines.length >= 3, `only ${lines.length} lines downloaded`);
+  assert(lines.every((l) => /error/i.test(l)), 'a downloaded line does not match the filter');
+  const numbers = lines.map(numberOf);
+  for (let i = 1; i < numbers.length; i++) assert(numbers[i] > numbers[i - 1], `not in order at line ${i}`);
+  await page.context().close();
+});
+
+test('reconnect without duplicates: the service is killed and restarted, then stopped gracefully and restarted', async () => {
+  const page = await openPage(`?src=container:local:${names.counter}`);
+  await eventually('lines', async () => lineNumbers(await model(page)).length >= 40);
+  for (const signal of ['SIGKILL', 'SIGTERM']) {
+    const before = Math.max(...lineNumbers(await model(page)));
+    await service.stop(signal);
+    await eventually('the page to notice', async () => ['reconnecting', 'connecting'].includes(Object.values((await stats(page)).sources)[0]?.status));
+    await service.start();
+    await eventually(`lines after the ${signal} restart`, async () => Math.max(...lineNumbers(await model(page))) > before + 40, 60_000);
+  }
+  const s = await stats(page);
+  assert(Object.values(s.sources)[0].reconnects >= 2, 'the page did not reconnect twice');
+  const { min, max } = assertEachOnce(lineNumbers(await model(page)), 'across two restarts');
+  console.log(`  numbers ${min}..${max} each exactly once across a SIGKILL and a SIGTERM restart (${s.duplicates} repeats dropped by the page)`);
+  await page.context().close();
+});
+
+test('gap marker: lines rotated away by Docker while the service was down show as a row with count and reason; screenshot', async () => {
+  // Fast writes with tiny json-file limits: Docker rotates a line away within about a second.
+  startContainer(engine, names.rotate, 'i=0; while true; do seq $i $((i+29)) | sed "s/^/level=info rotating n=/"; echo "level=warn n=$i batch was slow"; echo "level=error n=$i flush failed" >&2; i=$((i+30)); sleep 0.02; done',
+    ['--log-opt', 'max-size=16k', '--log-opt', 'max-file=2']);
+  const page = await openPage(`?src=container:local:${names.rotate}`);
+  await eventually('lines', async () => lineNumbers(await model(page)).length >= 100);
+  await service.stop('SIGKILL');
+  // Wait for Docker to rotate the last line shown out of its files (two files of 16 KiB at ~2,000 lines/s).
+  const lastShown = Math.max(...lineNumbers(await model(page)));
+  await eventually('rotation past the last line shown', async () => {
+    const oldest = numberOf(docker(engine, 'logs', '--tail', 'all', names.rotate).split('\n')[0] ?? '');
+    return oldest !== undefined && oldest > lastShown + 1000;
+  }, 60_000, 250);
+  await service.start();
+  await eventually('a gap row', async () => (await model(page)).some((r) => r.kind === 'gap'), 60_000);
+  await page.keyboard.press('Space');
+  const gapIndex = (await page.evaluate(() => window.__logsViewer.rows())).findIndex((r) => r.kind === 'gap');
+  // Rows are 20 px high without wrap: bring the gap row to the middle of the paused view.
+  await page.locator('.rows').evaluate((el, i) => { el.scrollTop = Math.max(0, i * 20 - el.clientHeight / 2); }, gapIndex);
+  await page.waitForSelector('.rows .marker-gap');
+  await page.locator('.rows .marker-gap').first().scrollIntoViewIfNeeded();
+  const text = await page.locator('.rows .marker-gap').first().innerText();
+  assert(/missing \((not_retained|source_incomplete)\)/.test(text), `gap row says: ${text}`);
+  await page.screenshot({ path: path.join(out, 'gap-marker.png') });
+  await page.context().close();
+  removeContainer(engine, names.rotate);
+});
+
+test('levels, stderr and an expanded JSON line; phone width readable', async () => {
+  const page = await openPage(`?src=container:local:${names.levels}`);
+  await page.waitForSelector('.rows .row.lvl-error.stderr');
+  await page.keyboard.press('Space');
+  const json = page.locator('.rows .row', { hasText: 'slow request' }).first();
+  await json.locator('button.expand').click();
+  // The list is virtual: find the expanded row again instead of holding on to the element.
+  await page.locator('.rows dl.fields dt', { hasText: /^ms$/ }).first().waitFor();
+  await page.screenshot({ path: path.join(out, 'levels.png') });
+  await page.setViewportSize({ width: 390, height: 844 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(overflow <= 0, `the page is ${overflow} px wider than a phone`);
+  await page.screenshot({ path: path.join(out, 'phone.png') });
+  await page.context().close();
+});
+
+test('benchmark: a container at 5,000 lines/s for 30 s, rendered rows bounded, JS heap bounded', async () => {
+  startContainer(engine, names.fast, 'i=0; while true; do seq $i $((i+499)) | sed "s/^/fast /"; i=$((i+500)); sleep 0.085; done');
+  const page = await openPage(`?src=container:local:${names.fast}`);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  await eventually('fast lines', async () => (await stats(page))?.added > 1000);
+  const samples = [];
+  const started = Date.now();
+  while (Date.now() - started < 30_000) {
+    const t0 = Date.now();
+    const s = await stats(page);
+    const lastOnPage = Number(/fast (\d+)/.exec(await page.evaluate(() => window.__logsViewer.last() ?? ''))?.[1] ?? 0);
+    const newest = Number(/fast (\d+)/.exec(docker(engine, 'logs', '--tail', '1', names.fast))?.[1] ?? 0);
+    const { metrics } = await cdp.send('Performance.getMetrics');
+    const metric = (n) => metrics.find((m) => m.name === n)?.value ?? 0;
+    samples.push({ at: (t0 - started) / 1000, held: s.held, rendered: s.rendered, added: s.added, dropped: s.dropped, heapMiB: metric('JSHeapUsedSize') / 2 ** 20, nodes: metric('Nodes'), newest, behindLines: newest - lastOnPage });
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  const end = samples[samples.length - 1];
+  const rate = (end.added - samples[0].added) / (end.at - samples[0].at);
+  const containerRate = Math.round((end.newest - samples[0].newest) / (end.at - samples[0].at));
+  const maxRendered = Math.max(...samples.map((s) => s.rendered));
+  const maxHeap = Math.max(...samples.map((s) => s.heapMiB));
+  const maxNodes = Math.max(...samples.map((s) => s.nodes));
+  const behind = samples.slice(-5).map((s) => s.behindLines);
+  const behindSeconds = behind.map((b) => Math.round((b / Math.max(1, containerRate)) * 10) / 10);
+  const report = { containerLinesPerSecond: containerRate, rateLinesPerSecond: Math.round(rate), maxRendered, maxHeapMiB: Math.round(maxHeap * 10) / 10, maxDomNodes: maxNodes, lastBehindLines: behind, lastBehindSeconds: behindSeconds, samples };
+  writeFileSync(path.join(out, 'benchmark.json'), JSON.stringify(report, null, 2));
+  console.log(`  container wrote ~${containerRate} lines/s, the page took ${Math.round(rate)} lines/s; rendered rows max ${maxRendered}; JS heap max ${report.maxHeapMiB} MiB; DOM nodes max ${maxNodes}; behind at the last samples ${behind.join(' ')} lines (${behindSeconds.join(' ')} s)`);
+  // Scrolling is not blocked: a scroll to the top lands while the stream goes on.
+  await page.locator('.rows').evaluate((el) => { el.scrollTop = 0; });
+  assert(maxRendered <= 200, `rendered rows grew to ${maxRendered}`);
+  assert(maxHeap < 150, `JS heap reached ${maxHeap} MiB`);
+  assert(rate > 2500, `the page took only ${rate} lines/s`);
+  await page.context().close();
+  removeContainer(engine, names.fast);
+});
+
+// --- run ---
+let passed = 0, failed = 0;
+try {
+  startContainer(engine, names.levels, LEVELS_SCRIPT);
+  startContainer(engine, names.counter, 'i=0; while true; do i=$((i+1)); echo "count n=$i"; sleep 0.02; done');
+  startService(engine, names.svc, 2, 'i=0; while true; do i=$((i+1)); echo "n=$i replica line"; sleep 0.2; done');
+  await deployStack(engine, names.stack);
+  await service.start();
+  browser = await launchChromium();
+  for (const { name, fn } of tests) {
+    if (only && !only.test(name)) continue;
+    const t0 = Date.now();
+    try {
+      await Promise.race([fn(), new Promise((_, reject) => setTimeout(() => reject(new Error('test timed out after 180 s')), 180_000))]);
+      passed++;
+      console.log(`PASS ${name} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    } catch (error) {
+      failed++;
+      console.log(`FAIL ${name}: ${error.message}`);
+      for (const ctx of browser.contexts()) {
+        for (const p of ctx.pages()) await p.screenshot({ path: path.join(out, `failure-${passed + failed}.png`) }).catch(() => {});
+        await ctx.close().catch(() => {});
+      }
+    }
+    if (!service.child || service.child.exitCode !== null) await service.start().catch((e) => console.log(`service restart failed: ${e.message}`));
+  }
+} catch (error) {
+  failed++;
+  console.log(`FAIL setup: ${error.stack ?? error}`);
+} finally {
+  await browser?.close().catch(() => {});
+  await service.stop('SIGTERM').catch(() => {});
+  for (const n of [names.levels, names.counter, names.rotate, names.fast]) removeContainer(engine, n);
+  removeService(engine, names.svc);
+  removeStack(engine, names.stack);
+}
+for (const name of waitingForFilters) console.log(`NOT RUN (needs issue 12's filters and download on the server) ${name}`);
+console.log(`web browser tests: ${passed} passed, ${failed} failed`);
+process.exit(failed > 0 ? 1 : 0);

@@ -1,0 +1,250 @@
+import { buildStreamUrl, type Endpoint, type StreamRequest } from './urls';
+import { backoffDelay, type BackoffOptions } from './backoff';
+import {
+  FATAL_ERROR_CODES, entryKind,
+  type ConnectedFrame, type EntryKind, type ErrorFrame, type LogFrame, type ScanProgressFrame, type ServerFrame,
+} from './frames';
+
+/**
+ * `connecting`: opening a socket; `live`: connected and streaming; `retrying`: connected, but the server says its
+ * Docker source is retrying; `reconnecting`: the socket dropped and a new one opens after a delay; `ended`: the
+ * stream finished (history done with follow=false, or the source stopped); `failed`: an error that a reconnect
+ * cannot fix (bad token, unknown resource); `stopped`: stop() was called.
+ */
+export type StreamStatus = 'connecting' | 'live' | 'retrying' | 'reconnecting' | 'ended' | 'failed' | 'stopped';
+
+export interface ReceivedEntry { kind: EntryKind; frame: LogFrame }
+
+export interface LogStreamHandlers {
+  /** Lines, gap markers and notices in the order the server sent them, duplicates already dropped. */
+  onEntries?(entries: ReceivedEntry[]): void;
+  onStatus?(status: StreamStatus, detail: { message?: string; retryInMs?: number; attempt?: number; code?: string }): void;
+  onConnected?(frame: ConnectedFrame): void;
+  onError?(frame: ErrorFrame, fatal: boolean): void;
+  onScanProgress?(frame: ScanProgressFrame): void;
+}
+
+/** The part of the browser's WebSocket the client uses, so tests can hand in a fake. */
+export interface SocketLike {
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  close(code?: number, reason?: string): void;
+}
+export type SocketFactory = (url: string) => SocketLike;
+
+export interface LogStreamClientOptions {
+  request: StreamRequest;
+  endpoint: Endpoint;
+  /** The access token, read again at every (re)connect so a refreshed token is used. */
+  token?: string | (() => string | undefined);
+  backoff?: BackoffOptions;
+  /** Close and reconnect when no frame came for this long (the server sends a heartbeat every 15 s). Default 45 s. */
+  idleTimeoutMs?: number;
+  socketFactory?: SocketFactory;
+  random?: () => number;
+  timers?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
+}
+
+/**
+ * One log stream over the service's WebSocket routes, framework-free. Reconnects with backoff and jitter after
+ * anything but a fatal error, and resumes with the `cursor` of the last line it delivered, so a reconnect (a
+ * network drop, a restart of the service, a drain) neither repeats nor silently loses a line; within one life of
+ * the shared stream it also drops any entry whose `seq` it has already delivered.
+ */
+export class LogStreamClient {
+  private socket: SocketLike | undefined;
+  private retryTimer: unknown;
+  private idleTimer: unknown;
+  private attempt = 0;
+  private stopped = true;
+  private lastCursor: string | undefined;
+  private lastEpoch: string | undefined;
+  private lastSeq = 0;
+  private _status: StreamStatus = 'stopped';
+  /** Set by a frame that decides what the next close means (complete, disconnected, a fatal error). */
+  private closeIntent: { kind: 'end' | 'fatal' | 'reconnect-now'; message?: string; code?: string } | undefined;
+  /** How many times a socket was opened again after the first one. */
+  reconnects = 0;
+
+  constructor(private readonly options: LogStreamClientOptions, private readonly handlers: LogStreamHandlers = {}) {}
+
+  get status(): StreamStatus { return this._status; }
+  /** The cursor of the last line delivered: what a reconnect resumes from. */
+  get cursor(): string | undefined { return this.lastCursor; }
+
+  /** The URL the next connection uses (the cursor replaces the tail once a line was delivered). */
+  currentUrl(): string {
+    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+    return buildStreamUrl(this.options.request, this.options.endpoint, { token, resume: this.lastCursor });
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.open();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.clearTimers();
+    const socket = this.socket;
+    this.socket = undefined;
+    if (socket) {
+      socket.onclose = socket.onmessage = socket.onerror = socket.onopen = null;
+      try { socket.close(1000, 'viewer closed'); } catch { /* already closing */ }
+    }
+    this.setStatus('stopped', {});
+  }
+
+  private get timers() {
+    return this.options.timers ?? {
+      setTimeout: (fn: () => void, ms: number) => globalThis.setTimeout(fn, ms),
+      clearTimeout: (h: unknown) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
+    };
+  }
+
+  private clearTimers(): void {
+    if (this.retryTimer !== undefined) this.timers.clearTimeout(this.retryTimer);
+    if (this.idleTimer !== undefined) this.timers.clearTimeout(this.idleTimer);
+    this.retryTimer = this.idleTimer = undefined;
+  }
+
+  private open(): void {
+    this.closeIntent = undefined;
+    this.setStatus('connecting', { attempt: this.attempt });
+    const factory = this.options.socketFactory ?? ((url: string) => {
+      const ws = new WebSocket(url);
+      return ws as unknown as SocketLike;
+    });
+    let socket: SocketLike;
+    try {
+      socket = factory(this.currentUrl());
+    } catch (error) {
+      this.setStatus('failed', { message: String(error) });
+      this.stopped = true;
+      return;
+    }
+    this.socket = socket;
+    this.armIdle();
+    socket.onmessage = (ev) => {
+      if (socket !== this.socket) return;
+      this.armIdle();
+      if (typeof ev.data !== 'string') return;
+      let frame: ServerFrame;
+      try { frame = JSON.parse(ev.data) as ServerFrame; } catch { return; }
+      this.onFrame(frame);
+    };
+    socket.onclose = (ev) => { if (socket === this.socket) this.onClose(ev.code, ev.reason); };
+    socket.onerror = () => { /* the close that follows decides */ };
+  }
+
+  private armIdle(): void {
+    const idle = this.options.idleTimeoutMs ?? 45_000;
+    if (this.idleTimer !== undefined) this.timers.clearTimeout(this.idleTimer);
+    this.idleTimer = this.timers.setTimeout(() => {
+      // A half-open connection (a dropped network) never closes by itself: give up on it and reconnect.
+      const socket = this.socket;
+      if (!socket) return;
+      socket.onclose = socket.onmessage = socket.onerror = socket.onopen = null;
+      try { socket.close(4000, 'idle'); } catch { /* ignore */ }
+      this.onClose(1006, 'no frame within the idle timeout');
+    }, idle);
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'connected':
+        this.attempt = 0;
+        this.setStatus('live', {});
+        this.handlers.onConnected?.(frame);
+        return;
+      case 'batch':
+        this.deliver(frame.entries);
+        return;
+      case 'log':
+        this.deliver([frame]);
+        return;
+      case 'error': {
+        const fatal = frame.code !== undefined && FATAL_ERROR_CODES.has(frame.code);
+        this.closeIntent = fatal ? { kind: 'fatal', message: frame.message, code: frame.code } : undefined;
+        this.handlers.onError?.(frame, fatal);
+        return;
+      }
+      case 'complete':
+        this.closeIntent = { kind: 'end', message: frame.message };
+        return;
+      case 'disconnected':
+        this.closeIntent = frame.reconnect
+          ? { kind: 'reconnect-now', message: frame.message }
+          : { kind: 'end', message: frame.message };
+        return;
+      case 'scan_progress':
+        this.handlers.onScanProgress?.(frame);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private deliver(frames: LogFrame[]): void {
+    const out: ReceivedEntry[] = [];
+    for (const frame of frames) {
+      const kind = entryKind(frame);
+      if (kind === 'line' && frame.seq !== undefined && frame.epoch !== undefined) {
+        if (frame.epoch === this.lastEpoch && frame.seq <= this.lastSeq) continue;
+        this.lastEpoch = frame.epoch;
+        this.lastSeq = frame.seq;
+      }
+      if (kind === 'line' && frame.cursor) this.lastCursor = frame.cursor;
+      if (kind === 'notice') {
+        const noticeKind = frame.notice?.kind ?? frame.metadata?.notice_kind;
+        if (noticeKind === 'upstream_retrying') this.setStatus('retrying', { message: frame.message });
+        else if (noticeKind === 'upstream_resumed' && this._status === 'retrying') this.setStatus('live', {});
+      }
+      out.push({ kind, frame });
+    }
+    if (out.length > 0) this.handlers.onEntries?.(out);
+  }
+
+  private onClose(code: number, reason: string): void {
+    this.socket = undefined;
+    if (this.idleTimer !== undefined) this.timers.clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.stopped) return;
+    const intent = this.closeIntent;
+    if (intent?.kind === 'fatal') {
+      this.stopped = true;
+      this.setStatus('failed', { message: intent.message, code: intent.code });
+      return;
+    }
+    if (intent?.kind === 'end' || code === 1000) {
+      this.stopped = true;
+      this.setStatus('ended', { message: intent?.message ?? reason });
+      return;
+    }
+    // Policy violation without an error frame: an auth failure the server could not explain; do not hammer it.
+    if (code === 1008) {
+      this.stopped = true;
+      this.setStatus('failed', { message: reason || 'refused by the server', code: 'unauthorized' });
+      return;
+    }
+    const delay = intent?.kind === 'reconnect-now' && this.attempt === 0
+      ? backoffDelay(0, { initialMs: 200, maxMs: 200 }, this.options.random)
+      : backoffDelay(this.attempt, this.options.backoff, this.options.random);
+    this.attempt++;
+    this.setStatus('reconnecting', { retryInMs: delay, attempt: this.attempt, message: intent?.message ?? reason });
+    this.retryTimer = this.timers.setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.stopped) return;
+      this.reconnects++;
+      this.open();
+    }, delay);
+  }
+
+  private setStatus(status: StreamStatus, detail: { message?: string; retryInMs?: number; attempt?: number; code?: string }): void {
+    this._status = status;
+    this.handlers.onStatus?.(status, detail);
+  }
+}

@@ -1,0 +1,6 @@
+export * from './frames';
+export * from './urls';
+export * from './backoff';
+export * from './LogStreamClient';
+export * from './LogBuffer';
+export * from './parse';

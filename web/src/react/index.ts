@@ -1,0 +1,2 @@
+export * from './useLogStreams';
+export * from './useUnifiedLogStream';

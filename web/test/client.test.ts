@@ -1,0 +1,152 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LogStreamClient, type ReceivedEntry, type StreamStatus } from '../src/client';
+import { line, socketRecorder } from './fakeSocket';
+
+function setup(request = { sourceType: 'container' as const, resourceId: 'web-1' }) {
+  const rec = socketRecorder();
+  const entries: ReceivedEntry[] = [];
+  const statuses: StreamStatus[] = [];
+  const errors: string[] = [];
+  const client = new LogStreamClient(
+    { request, endpoint: { origin: 'http://svc.test' }, token: () => 'tok', socketFactory: rec.factory, random: () => 0.5 },
+    {
+      onEntries: (e) => entries.push(...e),
+      onStatus: (s) => statuses.push(s),
+      onError: (f) => errors.push(f.code ?? ''),
+    });
+  client.start();
+  return { rec, entries, statuses, errors, client, messages: () => entries.filter((e) => e.kind === 'line').map((e) => e.frame.message) };
+}
+
+beforeEach(() => { vi.useFakeTimers(); });
+afterEach(() => { vi.useRealTimers(); });
+
+describe('LogStreamClient', () => {
+  it('opens the route with the guide defaults and batch frames, and unpacks batches in order', () => {
+    const t = setup();
+    expect(t.rec.sockets).toHaveLength(1);
+    const p = t.rec.last().params;
+    expect([p.get('tail'), p.get('follow'), p.get('timestamps'), p.get('format'), p.get('token')]).toEqual(['100', 'true', 'true', 'batch', 'tok']);
+    t.rec.last().send({ type: 'connected', message: 'hi', timestamp: 'now' });
+    t.rec.last().send({ type: 'batch', entries: [line(1), line(2), line(3)], count: 3 });
+    t.rec.last().send(line(4));
+    expect(t.messages()).toEqual(['line 1', 'line 2', 'line 3', 'line 4']);
+    expect(t.client.status).toBe('live');
+    expect(t.client.cursor).toBe('cur-4');
+  });
+
+  it('after a dropped socket reconnects with backoff and resumes from the last cursor, without the tail', () => {
+    const t = setup();
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().send({ type: 'batch', entries: [line(1), line(2)], count: 2 });
+    t.rec.last().drop(1006);
+    expect(t.client.status).toBe('reconnecting');
+    vi.advanceTimersByTime(374);
+    expect(t.rec.sockets).toHaveLength(1);
+    vi.advanceTimersByTime(1); // attempt 0: 250 + 0.5 * 250 = 375 ms
+    expect(t.rec.sockets).toHaveLength(2);
+    expect(t.rec.last().params.get('resume')).toBe('cur-2');
+    // A second drop before `connected` waits longer: the backoff grows until a connection succeeds.
+    t.rec.last().drop(1006);
+    vi.advanceTimersByTime(749);
+    expect(t.rec.sockets).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    expect(t.rec.sockets).toHaveLength(3);
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().send({ type: 'batch', entries: [line(3)], count: 1 });
+    expect(t.messages()).toEqual(['line 1', 'line 2', 'line 3']);
+    expect(t.client.reconnects).toBe(2);
+  });
+
+  it('drops an entry of the same epoch whose seq it already delivered', () => {
+    const t = setup();
+    t.rec.last().send({ type: 'batch', entries: [line(1), line(2), line(3)], count: 3 });
+    t.rec.last().send({ type: 'batch', entries: [line(2), line(3), line(4)], count: 3 });
+    t.rec.last().send({ type: 'batch', entries: [line(1, { epoch: 'e2', cursor: 'new-1' })], count: 1 });
+    expect(t.messages()).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 1']);
+  });
+
+  it('on disconnected with reconnect:true (a drain, a server stop) comes back at once with the cursor', () => {
+    const t = setup();
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().send(line(7));
+    t.rec.last().send({ type: 'disconnected', message: 'bye', reconnect: true });
+    t.rec.last().drop(1012);
+    vi.advanceTimersByTime(200);
+    expect(t.rec.sockets).toHaveLength(2);
+    expect(t.rec.last().params.get('resume')).toBe('cur-7');
+  });
+
+  it('does not reconnect after a fatal error, a completed history or a stopped source', () => {
+    const expired = setup();
+    expired.rec.last().send({ type: 'error', code: 'token_expired', message: 'expired' });
+    expired.rec.last().drop(1008);
+    vi.advanceTimersByTime(60_000);
+    expect(expired.rec.sockets).toHaveLength(1);
+    expect(expired.client.status).toBe('failed');
+    expect(expired.errors).toEqual(['token_expired']);
+
+    // A host without a daemon log (issue 11's not_available) will not grow one by asking again.
+    const absent = setup({ sourceType: 'daemon', resourceId: 'edge' } as never);
+    absent.rec.last().send({ type: 'error', code: 'not_available', message: 'No Docker daemon log on this machine' });
+    absent.rec.last().drop(4404);
+    vi.advanceTimersByTime(60_000);
+    expect([absent.rec.sockets.length, absent.client.status]).toEqual([1, 'failed']);
+
+    const done = setup();
+    done.rec.last().send({ type: 'complete', message: 'History sent.' });
+    done.rec.last().drop(1000);
+    const stopped = setup();
+    stopped.rec.last().send({ type: 'disconnected', message: 'The container exited.' });
+    stopped.rec.last().drop(1000);
+    vi.advanceTimersByTime(60_000);
+    expect([done.rec.sockets.length, stopped.rec.sockets.length]).toEqual([1, 1]);
+    expect([done.client.status, stopped.client.status]).toEqual(['ended', 'ended']);
+  });
+
+  it('retries an error the server may recover from (upstream_unavailable)', () => {
+    const t = setup();
+    t.rec.last().send({ type: 'error', code: 'upstream_unavailable', message: 'down' });
+    t.rec.last().drop(4503);
+    vi.advanceTimersByTime(10_000);
+    expect(t.rec.sockets.length).toBeGreaterThan(1);
+  });
+
+  it('passes gap markers and notices on as rows, and turns upstream_retrying into a status until resumed', () => {
+    const t = setup();
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    const gap = { ...line(0), seq: undefined, epoch: undefined, cursor: undefined, message: '[logs] 12 lines were skipped', gap: { missed: 12, reason: 'slow_client' } };
+    const retrying = { ...line(0), seq: undefined, epoch: undefined, cursor: undefined, message: 'retrying', notice: { kind: 'upstream_retrying' } };
+    const resumed = { ...retrying, message: 'resumed', notice: { kind: 'upstream_resumed' } };
+    t.rec.last().send({ type: 'batch', entries: [line(1)], count: 1 });
+    t.rec.last().send(gap);
+    t.rec.last().send(retrying);
+    expect(t.client.status).toBe('retrying');
+    t.rec.last().send(resumed);
+    t.rec.last().send({ type: 'batch', entries: [line(2)], count: 1 });
+    expect(t.client.status).toBe('live');
+    expect(t.entries.map((e) => e.kind)).toEqual(['line', 'gap', 'notice', 'notice', 'line']);
+    expect(t.client.cursor).toBe('cur-2');
+  });
+
+  it('gives up on a silent socket after the idle timeout and reconnects', () => {
+    const t = setup();
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().send(line(1));
+    vi.advanceTimersByTime(45_000);
+    expect(t.client.status).toBe('reconnecting');
+    vi.advanceTimersByTime(1_000);
+    expect(t.rec.sockets).toHaveLength(2);
+    expect(t.rec.last().params.get('resume')).toBe('cur-1');
+  });
+
+  it('stop closes the socket and never reconnects', () => {
+    const t = setup();
+    const socket = t.rec.last();
+    t.client.stop();
+    expect(socket.closedWith).toBe(1000);
+    vi.advanceTimersByTime(60_000);
+    expect(t.rec.sockets).toHaveLength(1);
+    expect(t.client.status).toBe('stopped');
+  });
+});
