@@ -26,20 +26,15 @@ public static partial class DownloadApi
 
     public static IEndpointRouteBuilder MapDownloadApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/v1/logs/{kind}/{id}/download", DownloadAsync).WithName("logs-download");
+        // The viewer policy: tokens are checked by the authentication handler, with the other HTTP endpoints' codes.
+        app.MapGet("/api/v1/logs/{kind}/{id}/download", DownloadAsync).WithName("logs-download").RequireAuthorization(AuthPolicies.Viewer);
         return app;
     }
 
-    private static async Task DownloadAsync(HttpContext context, string kind, string id, AccessTokenValidator tokens, LogSourceRegistry sources, DockerHosts hosts,
+    private static async Task DownloadAsync(HttpContext context, string kind, string id, LogSourceRegistry sources, DockerHosts hosts,
         IOptions<QueryOptions> queryOptions, TimeProvider time, ILoggerFactory loggers)
     {
         var request = context.Request;
-        var auth = await tokens.ValidateAsync(ReadToken(request), UserRole.Viewer);
-        if (!auth.Succeeded)
-        {
-            await ErrorAsync(context, auth.ErrorCode == ErrorCodes.Forbidden ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized, auth.ErrorCode!, auth.Reason!);
-            return;
-        }
 
         var options = queryOptions.Value;
         var now = time.GetUtcNow();
@@ -195,14 +190,6 @@ public static partial class DownloadApi
     }
 
     private sealed record ErrorBody(string Code, string Message, [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? Parameter);
-
-    private static string? ReadToken(HttpRequest request)
-    {
-        var header = request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-            return header["Bearer ".Length..].Trim();
-        return Value(request, "token");
-    }
 
     private static string? Value(HttpRequest request, string name) =>
         request.Query.TryGetValue(name, out var value) && !StringValues.IsNullOrEmpty(value) ? value.ToString() : null;
