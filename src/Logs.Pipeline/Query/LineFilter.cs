@@ -63,17 +63,48 @@ public sealed class LineFilter
             return false;
         try
         {
-            if (_exclude is not null && _exclude.IsMatch(record.Text))
+            if (_exclude is not null && IsMatch(_exclude, record.Text))
                 return false;
             if (_include is null)
                 return true;
-            matches = Find(_include, record.Text);
+            matches = FindRetried(_include, record.Text);
             return matches is not null;
         }
         catch (RegexMatchTimeoutException)
         {
             // Only a fence (see QueryOptions.MatchTimeout): the line counts as not matching, and an excluded one as not excluded.
             return _include is null;
+        }
+    }
+
+    /// <summary>
+    /// A match that timed out is tried once more before the fence holds. The timeout is wall-clock time, so a match can
+    /// pass it without being slow: the first match of a pattern compiles the engine's code (45-270 ms measured on a cold
+    /// process, past the 100 ms default on a loaded machine), and a thread can be descheduled or paused by a collection.
+    /// That dropped the first matching line of a filtered viewer. A pattern that is really too slow times out twice.
+    /// </summary>
+    private static bool IsMatch(Regex pattern, string text)
+    {
+        try
+        {
+            return pattern.IsMatch(text);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return pattern.IsMatch(text);
+        }
+    }
+
+    /// <summary><see cref="Find"/>, tried once more after a timeout (see <see cref="IsMatch"/>).</summary>
+    private static MatchSpan[]? FindRetried(Regex pattern, string text)
+    {
+        try
+        {
+            return Find(pattern, text);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return Find(pattern, text);
         }
     }
 

