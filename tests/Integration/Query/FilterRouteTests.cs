@@ -64,10 +64,15 @@ public sealed class FilterRouteTests : IAsyncLifetime
             var match = line.GetProperty("matches").EnumerateArray().Single().EnumerateArray().Select(e => e.GetInt32()).ToArray();
             Assert.Equal("ERROR", message[match[0]..match[1]]);
         }
-        await Eventually.True(async () => await DaemonConnectionsAsync() == 1, "one daemon connection for both viewers", interval: TimeSpan.FromMilliseconds(250));
-        Assert.Equal(1, await DaemonConnectionsAsync());
+        // The service also holds the resolve cache's events watch (one long-lived connection per host): both viewers
+        // share one log connection when closing them both (after the idle grace) takes away exactly one connection.
+        var withViewers = await DaemonConnectionsAsync();
         await WsFrames.CloseQuietlyAsync(all);
+        await Eventually.True(async () => await SubscribersAsync() == 1, "the filtered viewer alone", interval: TimeSpan.FromMilliseconds(250));
+        Assert.Equal(withViewers, await DaemonConnectionsAsync());
         await WsFrames.CloseQuietlyAsync(errors);
+        await Eventually.True(async () => await DaemonConnectionsAsync() == withViewers - 1, $"one log connection for both viewers (of {withViewers})",
+            interval: TimeSpan.FromMilliseconds(250));
     }
 
     [Fact]
