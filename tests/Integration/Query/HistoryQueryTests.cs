@@ -135,8 +135,10 @@ public sealed class HistoryQueryTests : IAsyncLifetime
         using var low = await anonymous.GetAsync($"/api/v1/logs/service/{service.Name}/download?{query}&token={ServiceProcess.Token("nobody")}");
         Assert.Equal(HttpStatusCode.Forbidden, low.StatusCode);
         Assert.Equal("forbidden", JsonDocument.Parse(await low.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
-        using var notYet = await http.GetAsync("/api/v1/logs/stack/web/download");
-        Assert.Equal(HttpStatusCode.NotImplemented, notYet.StatusCode);
+        // Stacks have their source now (merged from main): an unknown stack is not_found, like any unknown resource.
+        using var noStack = await http.GetAsync("/api/v1/logs/stack/no-such-stack-q/download");
+        Assert.Equal(HttpStatusCode.NotFound, noStack.StatusCode);
+        Assert.Equal("not_found", JsonDocument.Parse(await noStack.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
     }
 
     private static List<JsonElement> Ndjson(string body) =>
