@@ -6,6 +6,7 @@ using Microsoft.FeatureManagement;
 using LogsMigration.Api.Streaming;
 using LogsMigration.Docker;
 using LogsMigration.Pipeline;
+using LogsMigration.Pipeline.Query;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -20,6 +21,7 @@ public static class LogStreamingExtensions
         var configuration = builder.Configuration;
         services.AddLogPipeline(configuration);
         services.AddDockerLogSources(configuration);
+        services.AddLogQueries(configuration);
 
         services.AddOptions<AuthOptions>().Bind(configuration.GetSection(AuthOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuthOptions>, AuthOptions.Validator>());

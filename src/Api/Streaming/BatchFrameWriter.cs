@@ -27,9 +27,11 @@ internal sealed class BatchFrameWriter(int maxEntries, int maxBytes)
     public LogEntry? Newest { get; private set; }
 
     /// <summary>Adds a line; true when the batch is full and should be sent now.</summary>
-    public bool Add(LogEntry entry, LogFrameFormat format)
+    public bool Add(LogEntry entry, LogFrameFormat format) => Add(entry, entry.GetFrame(format));
+
+    /// <summary>Adds a line given as its frame (this client's own copy, e.g. with its filter's matches); true when full.</summary>
+    public bool Add(LogEntry entry, byte[] frame)
     {
-        var frame = entry.GetFrame(format);
         if (Count == 0)
             Write(Header);
         else

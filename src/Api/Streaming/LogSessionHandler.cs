@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
 using LogsMigration.Api.Auth;
+using LogsMigration.Api.Query;
 using LogsMigration.Api.Rollout;
 using LogsMigration.Docker;
 using LogsMigration.Legacy;
 using LogsMigration.Pipeline.Model;
 using LogsMigration.Pipeline.Observability;
+using LogsMigration.Pipeline.Query;
 using LogsMigration.Pipeline.Sources;
 using LogsMigration.Pipeline.Streaming;
 using Microsoft.Extensions.Options;
@@ -19,6 +21,7 @@ namespace LogsMigration.Api.Streaming;
 /// </summary>
 public sealed partial class LogSessionHandler(
     LogStreamManager streams,
+    LogQueries queries,
     LegacyLogStreams legacy,
     PathSelector paths,
     SessionRegistry openSessions,
@@ -129,7 +132,7 @@ public sealed partial class LogSessionHandler(
             return new Refusal(auth.ErrorCode!, auth.Reason!, CloseCodes.PolicyViolation);
         connection.Activity?.AddEvent(new ActivityEvent("authenticated"));
 
-        var request = LogStreamRequest.TryParse(sourceType, resource, context.Request.Query, _options, out var invalid);
+        var request = LogStreamRequest.TryParse(sourceType, resource, context.Request.Query, _options, out var invalid, queries.Options, time.GetUtcNow());
         if (request is null)
             return new Refusal(ErrorCodes.InvalidParameter, invalid!.Message, CloseCodes.BadRequest, invalid.Parameter);
         var hostId = request.HostId ?? hosts.DefaultHostId;
@@ -179,6 +182,7 @@ public sealed partial class LogSessionHandler(
             try
             {
                 LogSubscription subscription;
+                QueryOpening? query = null;
                 try
                 {
                     // The open deadline is the upstream's (resolve, subscribe): it pauses while `connected` goes to the
@@ -188,9 +192,10 @@ public sealed partial class LogSessionHandler(
                     var left = _options.OpenTimeout - time.GetElapsedTime(openStarted);
                     await SendConnectedAsync(socket, SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow(), _options.EffectiveInstanceId), cancellation);
                     open.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
-                    subscription = path == LogPath.Unified
-                        ? await streams.SubscribeAsync(key, new SubscriptionRequest(request.Tail, request.Follow, request.Resume, request.Cursor), open.Token)
-                        : legacy.Open(key, request.Tail, request.Follow);
+                    var wanted = new SubscriptionRequest(request.Tail, request.Follow, request.Resume, request.Cursor);
+                    subscription = path != LogPath.Unified ? LogQueries.Filtered(legacy.Open(key, request.Tail, request.Follow), request.Filter)
+                        : request.Filter is { } filter ? (query = await queries.OpenAsync(key, wanted, filter, open.Token)).Subscription
+                        : await streams.SubscribeAsync(key, wanted, open.Token);
                 }
                 catch (Exception ex)
                 {
@@ -203,6 +208,9 @@ public sealed partial class LogSessionHandler(
                 connection.Activity?.AddEvent(new ActivityEvent("subscribed"));
                 await using (subscription)
                 {
+                    // A filtered history the buffer could not fill, or a range older than it: read for this client now.
+                    if (query is not null && await QuerySession.FillAsync(socket, query, request.Progress, _options.SendTimeout, time, cancellation) is { } unfilled)
+                        return unfilled.Refusal;
                     var sender = new LogSessionSender(socket, subscription, request, _options, time, metrics, path, connection.AcceptedTimestamp, cancellation);
                     SessionOutcome outcome;
                     // A subscriber the pipeline closes (stalled) ends the session too; the sender tells it from the rest.

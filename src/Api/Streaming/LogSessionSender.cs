@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Threading.Tasks.Sources;
+using LogsMigration.Api.Query;
 using LogsMigration.Api.Rollout;
 using LogsMigration.Pipeline.Observability;
 using LogsMigration.Pipeline.Model;
@@ -194,13 +195,14 @@ internal sealed class LogSessionSender(
             if (streamEvent.Kind == StreamEventKind.Entry)
             {
                 var entry = streamEvent.Entry!;
+                var frame = streamEvent.Matches is { } matches ? QueryFrames.WithMatches(entry, _format, matches) : entry.GetFrame(_format);
                 if (_batch is null)
                 {
-                    await SendAsync(entry.GetFrame(_format), cancellationToken);
+                    await SendAsync(frame, cancellationToken);
                     RecordDelivery(entry);
                     _sent.Entries++;
                 }
-                else if (_batch.Add(entry, _format))
+                else if (_batch.Add(entry, frame))
                 {
                     await FlushBatchAsync(cancellationToken);
                 }
@@ -210,7 +212,8 @@ internal sealed class LogSessionSender(
             await FlushBatchAsync(cancellationToken);
             if (streamEvent.Kind == StreamEventKind.Gap)
             {
-                await SendAsync(SessionFrames.Gap(subscription.Key, streamEvent.Missed, streamEvent.GapReason, time.GetUtcNow(), streamEvent.Entry?.Text), cancellationToken);
+                await SendAsync(SessionFrames.Gap(subscription.Key, streamEvent.Missed, streamEvent.GapReason, time.GetUtcNow(), streamEvent.Entry?.Text,
+                    countsAllLines: subscription.Filter is not null), cancellationToken);
                 metrics.GapsSent.Add(1, in Tags);
                 if (streamEvent.GapReason == GapReason.SlowSubscriber)
                     metrics.EntriesDropped.Add(streamEvent.Missed, in Tags);

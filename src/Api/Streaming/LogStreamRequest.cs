@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using LogsMigration.Api.Query;
 using LogsMigration.Pipeline.Model;
 using LogsMigration.Pipeline.Positions;
+using LogsMigration.Pipeline.Query;
 using LogsMigration.Pipeline.Streaming;
 using Microsoft.Extensions.Primitives;
 
@@ -17,6 +19,8 @@ namespace LogsMigration.Api.Streaming;
 /// <param name="Resume">The <c>resume</c> parameter (<c>epoch:sequence</c>): start after the last line the client saw.</param>
 /// <param name="Batched">The <c>format=batch</c> parameter: several lines per frame, for new clients only.</param>
 /// <param name="Cursor">The <c>resume</c> parameter given as a cursor (the <c>cursor</c> field of a log frame).</param>
+/// <param name="Filter">The query parameters (<c>filter</c>, <c>exclude</c>, <c>levels</c>, <c>stream</c>, <c>since</c>, <c>until</c>); null when none was given.</param>
+/// <param name="Progress">The <c>progress</c> parameter: send <c>scan_progress</c> frames while history is searched.</param>
 public sealed record LogStreamRequest(
     LogSourceType SourceType,
     string Resource,
@@ -26,7 +30,9 @@ public sealed record LogStreamRequest(
     bool Timestamps,
     ResumePoint? Resume,
     bool Batched = false,
-    ResumeCursor? Cursor = null)
+    ResumeCursor? Cursor = null,
+    LineFilter? Filter = null,
+    bool Progress = false)
 {
     private const int MaxResourceLength = 255;
 
@@ -39,7 +45,8 @@ public sealed record LogStreamRequest(
     /// Parses and validates. Unknown extra parameters are ignored, as the contract asks. On failure returns null and
     /// a <paramref name="error"/> naming the parameter and what is wrong with it.
     /// </summary>
-    public static LogStreamRequest? TryParse(LogSourceType sourceType, string? resource, IQueryCollection query, StreamingOptions options, out RequestError? error)
+    public static LogStreamRequest? TryParse(LogSourceType sourceType, string? resource, IQueryCollection query, StreamingOptions options, out RequestError? error,
+        QueryOptions? queryOptions = null, DateTimeOffset? now = null)
     {
         error = null;
         if (string.IsNullOrEmpty(resource) || resource.Length > MaxResourceLength || !ResourcePattern.IsMatch(resource))
@@ -113,7 +120,13 @@ public sealed record LogStreamRequest(
             }
         }
 
-        return new LogStreamRequest(sourceType, resource, hostId, tail, follow, timestamps, resume, batched, cursor);
+        if (!QueryParameters.TryParse(query, queryOptions ?? new QueryOptions(), now ?? DateTimeOffset.UtcNow, out var filter, out var progress, out error))
+            return null;
+        // A range that ends is history only: live lines are never in it.
+        if (filter?.Until is not null)
+            follow = false;
+
+        return new LogStreamRequest(sourceType, resource, hostId, tail, follow, timestamps, resume, batched, cursor, filter, progress);
     }
 
     private static bool TryParseBool(IQueryCollection query, string name, bool fallback, out bool value, out RequestError? error)

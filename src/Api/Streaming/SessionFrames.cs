@@ -71,7 +71,8 @@ internal static class SessionFrames
     /// A gap marker. The old views only show <c>log</c> frames' text, so the gap travels as a <c>log</c> frame at level
     /// warning, readable by a person, with the count in <c>gap</c> and in <c>metadata</c> for new clients.
     /// </summary>
-    public static byte[] Gap(StreamKey key, long missed, GapReason reason, DateTimeOffset now, string? detail = null)
+    /// <param name="countsAllLines">The client reads through a filter: <c>missed</c> counts every line of the stream it missed, matching or not (<c>gap.counts_all_lines</c>).</param>
+    public static byte[] Gap(StreamKey key, long missed, GapReason reason, DateTimeOffset now, string? detail = null, bool countsAllLines = false)
     {
         var (reasonCode, text) = reason switch
         {
@@ -86,6 +87,8 @@ internal static class SessionFrames
             w.WriteStartObject("gap"u8);
             w.WriteNumber("missed"u8, missed);
             w.WriteString("reason"u8, reasonCode);
+            if (countsAllLines)
+                w.WriteBoolean("counts_all_lines"u8, true);
             w.WriteEndObject();
             w.WriteStartObject("metadata"u8);
             w.WriteString("gap_missed"u8, missed.ToString(System.Globalization.CultureInfo.InvariantCulture));

@@ -28,6 +28,7 @@ internal static class ContainerApi
             ShowStderr = key.Streams.HasFlag(StreamSelection.Stderr) ? true : null,
             Tail = start.Tail?.ToString(CultureInfo.InvariantCulture) ?? AllLines,
             Since = start.Since?.ToUnixSecondsString(),
+            Until = start.Until?.ToUnixSecondsString(),
             Follow = start.Follow,
             // Always: lines are ordered, resumed and de-duplicated by Docker's nanosecond timestamps.
             Timestamps = true,

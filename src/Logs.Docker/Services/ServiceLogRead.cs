@@ -69,6 +69,9 @@ internal sealed partial class ServiceLogRead(DockerClient client, TimeProvider t
                     yield return SourceRecord.IncompleteMarker(interrupted.Timestamp, interrupted.Text);
                     cancelled = null;
                 }
+                // Docker's service logs have no `until`: lines stamped after it are dropped as they are read.
+                if (start.IsAfterUntil(line.Timestamp))
+                    continue;
                 var metadata = await tasks.GetMetadataAsync(line.Details, cancellationToken).ConfigureAwait(false);
                 yield return line.ToRecord(metadata);
             }

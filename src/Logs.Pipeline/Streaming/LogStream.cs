@@ -220,6 +220,20 @@ internal sealed partial class LogStream
     }
 
     /// <summary>
+    /// Everything the replay buffer holds, as a history-only subscription, while the stream is live (its buffer is
+    /// current); null otherwise. A query looks for its time range or its matching lines in it.
+    /// </summary>
+    internal LogSubscription? TrySnapshot()
+    {
+        lock (_gate)
+        {
+            if (!_historyLoaded.Task.IsCompletedSuccessfully || State != UpstreamState.Live)
+                return null;
+            return new LogSubscription(Key, Epoch, _replay.After(_replay.OldestSequence - 1), _replay.OldestSequence - 1, live: null, release: null);
+        }
+    }
+
+    /// <summary>
     /// The lines between <paramref name="from"/> (a cursor the buffer does not reach) and now, for one client. Clients
     /// of a reconnect herd share one read: the first one reads from the earliest cursor waiting for this stream, and
     /// every client whose cursor that read covers (<see cref="CatchUp.Covers"/>) takes its own suffix of it; a read done

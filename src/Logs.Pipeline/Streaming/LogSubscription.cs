@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using LogsMigration.Pipeline.Model;
 using LogsMigration.Pipeline.Positions;
+using LogsMigration.Pipeline.Query;
 
 namespace LogsMigration.Pipeline.Streaming;
 
@@ -12,7 +13,7 @@ namespace LogsMigration.Pipeline.Streaming;
 /// </summary>
 public sealed class LogSubscription : IAsyncDisposable
 {
-    private readonly LogEntry[] _history;
+    private LogEntry[] _history;
     private readonly SubscriberQueue? _live;
     private readonly Exception? _historyFault;
     private readonly Func<SubscriberQueue?, ValueTask>? _release;
@@ -28,6 +29,10 @@ public sealed class LogSubscription : IAsyncDisposable
     private CursorFilter<LogEntry>? _resume;
     private readonly List<LogEntry?> _passed = [];
     private readonly Queue<StreamEvent> _ready = new();
+    private LineFilter? _filter;
+    // History entries sequenced below this are not shown (a filtered tail shows only the newest matching lines); they
+    // still count as delivered, so skipping them is not a gap.
+    private long _historyShownFrom;
 
     internal LogSubscription(
         StreamKey key,
@@ -115,7 +120,9 @@ public sealed class LogSubscription : IAsyncDisposable
             {
                 if (fromHistory)
                 {
-                    streamEvent = StreamEvent.ForEntryOrMarker(entry);
+                    if (!Visible(entry, fromHistory, out var selected))
+                        continue;
+                    streamEvent = StreamEvent.ForEntryOrMarker(entry) with { Matches = selected };
                     return true;
                 }
                 _lastDelivered = _selectedHistoryEnd;
@@ -123,8 +130,10 @@ public sealed class LogSubscription : IAsyncDisposable
             }
             if (entry.Sequence == 0)
             {
-                // Unsequenced (the legacy path's direct read, a resume's catch-up read): nothing to dedupe or count.
-                streamEvent = StreamEvent.ForEntryOrMarker(entry);
+                // Unsequenced (the legacy path's direct read, a resume's catch-up read, a backward scan): nothing to dedupe or count.
+                if (!Visible(entry, fromHistory: false, out var unsequenced))
+                    continue;
+                streamEvent = StreamEvent.ForEntryOrMarker(entry) with { Matches = unsequenced };
                 return true;
             }
             if (entry.Sequence <= _lastDelivered)
@@ -137,13 +146,18 @@ public sealed class LogSubscription : IAsyncDisposable
                     return true;
                 continue;
             }
+            // A gap counts every line missed, chosen by this client's filter or not: it cannot know which the missed ones were.
+            var visible = Visible(entry, fromHistory, out var matches);
             if (missed > 0)
             {
-                _pending = StreamEvent.ForEntryOrMarker(entry);
+                if (visible)
+                    _pending = StreamEvent.ForEntryOrMarker(entry) with { Matches = matches };
                 streamEvent = StreamEvent.ForGap(missed, fromHistory ? GapReason.NotRetained : GapReason.SlowSubscriber);
                 return true;
             }
-            streamEvent = StreamEvent.ForEntryOrMarker(entry);
+            if (!visible)
+                continue;
+            streamEvent = StreamEvent.ForEntryOrMarker(entry) with { Matches = matches };
             return true;
         }
     }
@@ -161,9 +175,74 @@ public sealed class LogSubscription : IAsyncDisposable
         if (_resume.Settled)
             _resume = null;
         foreach (var passed in _passed)
-            _ready.Enqueue(passed is null ? StreamEvent.ForGap(-1, GapReason.NotRetained) : StreamEvent.ForEntry(passed));
+        {
+            if (passed is null)
+                _ready.Enqueue(StreamEvent.ForGap(-1, GapReason.NotRetained));
+            else if (Visible(passed, fromHistory: false, out var matches))
+                _ready.Enqueue(StreamEvent.ForEntry(passed) with { Matches = matches });
+        }
         return _ready.TryDequeue(out streamEvent);
     }
+
+    /// <summary>Whether this client's filter shows the entry (always, without one), and where its pattern matched.</summary>
+    private bool Visible(LogEntry entry, bool fromHistory, out MatchSpan[]? matches)
+    {
+        matches = null;
+        if (_filter is null)
+            return true;
+        if (fromHistory && entry.Sequence > 0 && entry.Sequence < _historyShownFrom)
+            return false;
+        return _filter.Accepts(entry.Record, out matches);
+    }
+
+    /// <summary>The filter this subscription reads through (null: every line).</summary>
+    public LineFilter? Filter => _filter;
+
+    /// <summary>
+    /// Reads through <paramref name="filter"/> from now on (before the first read). With <paramref name="tail"/>, only
+    /// the newest <paramref name="tail"/> matching lines of the history are shown. Returns how many of the history's
+    /// lines will be shown (counted only with a tail; -1 without).
+    /// </summary>
+    internal int Apply(LineFilter filter, int? tail)
+    {
+        _filter = filter;
+        if (tail is not { } wanted)
+            return -1;
+        var found = 0;
+        var shownFrom = long.MaxValue;
+        for (var i = _history.Length - 1; i >= 0 && found < wanted; i--)
+        {
+            var entry = _history[i];
+            if (entry.IsIncompleteMarker || entry.Sequence == 0 || !filter.Accepts(entry.Record, out _))
+                continue;
+            found++;
+            shownFrom = entry.Sequence;
+        }
+        _historyShownFrom = shownFrom;
+        return found;
+    }
+
+    /// <summary>Lines read for this client from before its history (a backward scan, the older part of a range) go first.</summary>
+    internal void Prepend(IReadOnlyCollection<LogEntry> older)
+    {
+        if (older.Count > 0)
+            _history = [.. older, .. _history];
+    }
+
+    /// <summary>The oldest line of the history (null when it has none): where a read of older lines ends.</summary>
+    internal LogTimestamp? OldestHistoryTimestamp()
+    {
+        LogTimestamp? oldest = null;
+        foreach (var entry in _history)
+        {
+            if (!entry.IsIncompleteMarker && (oldest is null || entry.Timestamp < oldest))
+                oldest = entry.Timestamp;
+        }
+        return oldest;
+    }
+
+    /// <summary>While lines are read from the source for this client, its live queue is not taken for a stalled reader.</summary>
+    internal void KeepAlive() => _live?.NoteProgress();
 
     /// <summary>
     /// Waits until <see cref="TryRead"/> has something. False when the stream ended normally and everything was read;
@@ -182,7 +261,12 @@ public sealed class LogSubscription : IAsyncDisposable
             _resume.Finish(_passed);
             _resume = null;
             foreach (var passed in _passed)
-                _ready.Enqueue(passed is null ? StreamEvent.ForGap(-1, GapReason.NotRetained) : StreamEvent.ForEntry(passed));
+            {
+                if (passed is null)
+                    _ready.Enqueue(StreamEvent.ForGap(-1, GapReason.NotRetained));
+                else if (Visible(passed, fromHistory: false, out var matches))
+                    _ready.Enqueue(StreamEvent.ForEntry(passed) with { Matches = matches });
+            }
             if (_ready.Count > 0)
                 return true;
         }

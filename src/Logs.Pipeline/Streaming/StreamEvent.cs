@@ -1,4 +1,5 @@
 using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Query;
 
 namespace LogsMigration.Pipeline.Streaming;
 
@@ -34,6 +35,9 @@ public enum GapReason
 /// </summary>
 public readonly record struct StreamEvent(StreamEventKind Kind, LogEntry? Entry, long Missed, GapReason GapReason, StreamNotice? Notice)
 {
+    /// <summary>Where the client's <c>filter</c> matched the line (only for a subscription with a filter pattern).</summary>
+    public MatchSpan[]? Matches { get; init; }
+
     public static StreamEvent ForEntry(LogEntry entry) => new(StreamEventKind.Entry, entry, 0, default, null);
 
     /// <summary>A gap; <paramref name="missed"/> is -1 when the count is unknown.</summary>

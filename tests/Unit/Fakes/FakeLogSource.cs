@@ -188,7 +188,11 @@ public sealed class FakeLogSource : ILogSource
                     }
                 }
                 foreach (var record in batch)
-                    yield return record;
+                {
+                    // Docker's until is inclusive.
+                    if (!start.IsAfterUntil(record.Timestamp))
+                        yield return record;
+                }
                 if (batch.Length == 0)
                     await changed.WaitAsync(cancellationToken);
             }

@@ -1,0 +1,67 @@
+using Microsoft.Extensions.Options;
+
+namespace LogsMigration.Pipeline.Query;
+
+/// <summary>
+/// Every limit of the query side (filters, the backward scan for filtered history, time ranges, downloads). Bound from
+/// the <c>Query</c> configuration section and validated at start-up.
+/// </summary>
+public sealed class QueryOptions
+{
+    public const string SectionName = "Query";
+
+    /// <summary>Longest <c>filter</c> or <c>exclude</c> pattern, in characters. Default 512.</summary>
+    public int MaxPatternLength { get; set; } = 512;
+
+    /// <summary>
+    /// How long one match of a user's pattern may take. Patterns run with <c>RegexOptions.NonBacktracking</c> (linear in
+    /// the line's length), so this is a second fence only; a line whose match times out counts as not matching. Default 100 ms.
+    /// </summary>
+    public TimeSpan MatchTimeout { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The first (newest) window a filtered <c>tail</c> reads from Docker when the replay buffer holds too few matching lines; each next window is twice as long. Default 1 min.</summary>
+    public TimeSpan ScanInitialWindow { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Windows (Docker reads) one backward scan makes at most before it stops as <c>capped</c>. Default 20 (with the default first window, about two years back).</summary>
+    public int ScanMaxWindows { get; set; } = 20;
+
+    /// <summary>Lines one backward scan reads from Docker at most (matching or not) before it stops as <c>capped</c>. Default 1,000,000.</summary>
+    public long ScanMaxLines { get; set; } = 1_000_000;
+
+    /// <summary>
+    /// Lines a followed time range reads from Docker for the part of the range older than the replay buffer, held for
+    /// the client before its live lines; beyond it the client gets a gap marker. Default 100,000.
+    /// </summary>
+    public int RangeReadEntries { get; set; } = 100_000;
+
+    /// <summary>Lines one download sends at most; the response then says it was cut. Default 1,000,000.</summary>
+    public long DownloadMaxLines { get; set; } = 1_000_000;
+
+    /// <summary>Bytes (before compression) one download sends at most; the response then says it was cut. Default 256 MiB.</summary>
+    public long DownloadMaxBytes { get; set; } = 256L * 1024 * 1024;
+
+    public sealed class Validator : IValidateOptions<QueryOptions>
+    {
+        public ValidateOptionsResult Validate(string? name, QueryOptions o)
+        {
+            var errors = new List<string>();
+            if (o.MaxPatternLength is < 1 or > 65536)
+                errors.Add($"Query:MaxPatternLength must be from 1 to 65536 (was {o.MaxPatternLength}).");
+            if (o.MatchTimeout <= TimeSpan.Zero || o.MatchTimeout > TimeSpan.FromSeconds(10))
+                errors.Add($"Query:MatchTimeout must be more than 0 and at most 10 s (was {o.MatchTimeout}).");
+            if (o.ScanInitialWindow < TimeSpan.FromSeconds(1) || o.ScanInitialWindow > TimeSpan.FromDays(30))
+                errors.Add($"Query:ScanInitialWindow must be from 1 s to 30 days (was {o.ScanInitialWindow}).");
+            if (o.ScanMaxWindows is < 1 or > 64)
+                errors.Add($"Query:ScanMaxWindows must be from 1 to 64 (was {o.ScanMaxWindows}).");
+            if (o.ScanMaxLines < 1)
+                errors.Add($"Query:ScanMaxLines must be at least 1 (was {o.ScanMaxLines}).");
+            if (o.RangeReadEntries < 1)
+                errors.Add($"Query:RangeReadEntries must be at least 1 (was {o.RangeReadEntries}).");
+            if (o.DownloadMaxLines < 1)
+                errors.Add($"Query:DownloadMaxLines must be at least 1 (was {o.DownloadMaxLines}).");
+            if (o.DownloadMaxBytes < 1024)
+                errors.Add($"Query:DownloadMaxBytes must be at least 1024 (was {o.DownloadMaxBytes}).");
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+        }
+    }
+}
