@@ -83,7 +83,7 @@ cmd_start() {
   for i in 1 2 3; do
     port=$((base_port + i))
     # From its own folder, which holds appsettings.json (the content root). exec: the recorded pid is dotnet's.
-    (cd "$(dirname "$dll")" && Docker__DefaultHost=local Docker__Hosts__local__Endpoint="$docker_host" Streaming__InstanceId="i$i" \
+    (cd "$(dirname "$dll")" && Docker__DefaultHost=local Docker__Hosts__local__Endpoint="$docker_host" Streaming__InstanceId="i$i" Pipeline__ResolveCacheTtl="${Pipeline__ResolveCacheTtl:-00:00:05}" \
       exec setsid dotnet "$dll" --urls "http://127.0.0.1:$port" </dev/null >"$state/instance-$i.log" 2>&1) &
     echo $! >"$state/instance-$i.pid"
   done

@@ -93,9 +93,10 @@ public sealed class PipelineOptions
     /// How long what an id or name resolved to is reused, so a reconnect storm costs the daemon one inspect per name
     /// instead of one per viewer. Only while the host's Docker events are watched (a create, destroy or rename
     /// forgets it at once, so a name reused by a new container never shows the old one's logs); 0 turns it off.
-    /// Default 5 s.
+    /// Default 0 (off): the watch is one more long-lived connection to each host, worth it where reconnect storms
+    /// happen (several instances behind a proxy: scripts/cluster.sh and docs/scale-out.md set 5 s).
     /// </summary>
-    public TimeSpan ResolveCacheTtl { get; set; } = TimeSpan.FromSeconds(5);
+    public TimeSpan ResolveCacheTtl { get; set; } = TimeSpan.Zero;
 
     /// <summary>Names and ids held by the resolve cache at most; beyond it nothing new is cached until entries expire. Default 10,000.</summary>
     public int ResolveCacheEntries { get; set; } = 10_000;

@@ -37,6 +37,8 @@ public sealed class TestCluster : IAsyncDisposable
             // Upstreams of resources nobody watches go quickly, so the daemon's count settles within the test.
             ["Pipeline:IdleGrace"] = "00:00:01",
             ["Streaming:ShutdownDrainWindow"] = "00:00:05",
+            // As scripts/cluster.sh runs instances: reconnect storms answered from the resolve cache.
+            ["Pipeline:ResolveCacheTtl"] = "00:00:05",
         };
         foreach (var (key, value) in extra ?? new Dictionary<string, string>())
             settings[key] = value;
