@@ -25,6 +25,6 @@ public sealed class UnifiedOnlyKindsTests
         Assert.Equal(["container", "service"], body.GetProperty("flags").EnumerateArray().Select(f => f.GetProperty("endpoint").GetString()));
         Assert.Equal(["host", "daemon", "stack"], body.GetProperty("unified_only").EnumerateArray().Select(k => k.GetString()));
         Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
-        Assert.Contains("exist only on the unified path", error.GetProperty("message").GetString(), StringComparison.Ordinal);
+        Assert.Contains("exist only on the unified path", error.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 }
