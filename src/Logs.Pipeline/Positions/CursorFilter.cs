@@ -26,7 +26,12 @@ internal sealed class CursorFilter<T> where T : class
     /// Where the read being filtered starts, if it is a read from the source: a partition whose last line is more than
     /// the margin before it will not meet that line again, and every line of it in the read is new.
     /// </param>
-    public CursorFilter(StreamPosition position, string? partitionKey, TimeSpan margin, int maxHeld, LogTimestamp? readFrom = null)
+    /// <param name="alreadyFound">
+    /// Positions of partitions known to be found already: the read being filtered starts right after that same last
+    /// line (a read shared from an equal cursor), so the line will not come again.
+    /// </param>
+    public CursorFilter(StreamPosition position, string? partitionKey, TimeSpan margin, int maxHeld, LogTimestamp? readFrom = null,
+        IReadOnlyList<PartitionPosition>? alreadyFound = null)
     {
         _floor = position.Floor;
         _partitionKey = partitionKey;
@@ -35,12 +40,24 @@ internal sealed class CursorFilter<T> where T : class
         foreach (var at in position.PartitionArray)
         {
             var partition = new Partition(at);
-            if (readFrom is { } from && at.LastTimestamp < from.UnixNanoseconds - _marginNanos)
+            if ((readFrom is { } from && at.LastTimestamp < from.UnixNanoseconds - _marginNanos) || IsListed(alreadyFound, at))
                 partition.State = SearchState.Found;
             else
                 _searching++;
             _partitions[at.Partition] = partition;
         }
+    }
+
+    private static bool IsListed(IReadOnlyList<PartitionPosition>? positions, PartitionPosition at)
+    {
+        if (positions is null)
+            return false;
+        foreach (var other in positions)
+        {
+            if (other.Partition == at.Partition && other.LastTimestamp == at.LastTimestamp && other.LastLine == at.LastLine)
+                return true;
+        }
+        return false;
     }
 
     /// <summary>True once every listed partition was found or declared lost: from then on every line passes.</summary>

@@ -13,12 +13,16 @@ public sealed class CatchUp
 {
     private static long s_reads;
 
-    private CatchUp(LogEntry[] entries, StreamPosition position, bool truncated = false)
+    private CatchUp(StreamPosition from, LogEntry[] entries, StreamPosition position, bool truncated = false)
     {
+        From = from;
         Entries = entries;
         Position = position;
         Truncated = truncated;
     }
+
+    /// <summary>The position this read started after: its last lines are not in <see cref="Entries"/>.</summary>
+    public StreamPosition From { get; }
 
     public LogEntry[] Entries { get; }
 
@@ -71,7 +75,9 @@ public sealed class CatchUp
     /// </summary>
     internal CatchUp After(StreamPosition later, StreamKey key, string epoch, string? partitionKey, PipelineOptions options, TimeProvider time)
     {
-        var filter = new CursorFilter<LogEntry>(later, partitionKey, options.SeamMargin, options.RepeatWindowEntries);
+        // A partition where the later client stopped at the same line as the read's start is found already: the read
+        // begins right after that line, so it is not in the entries to be met again (viewers of a herd often stop at one line).
+        var filter = new CursorFilter<LogEntry>(later, partitionKey, options.SeamMargin, options.RepeatWindowEntries, alreadyFound: From.PartitionArray);
         var kept = new List<LogEntry>();
         var passed = new List<LogEntry?>();
         foreach (var entry in Entries)
@@ -91,7 +97,7 @@ public sealed class CatchUp
         passed.Clear();
         filter.Finish(passed);
         Keep(passed);
-        return new CatchUp([.. kept], Position, Truncated);
+        return new CatchUp(From, [.. kept], Position, Truncated);
 
         void Keep(List<LogEntry?> items)
         {
@@ -127,7 +133,7 @@ public sealed class CatchUp
                 // given up with a marker, and the client goes on from the shared stream's buffer.
                 entries.Add(new LogEntry(key, 0, epoch, SourceRecord.IncompleteMarker(LogTimestamp.FromDateTimeOffset(time.GetUtcNow()),
                     "More lines were written since this client's cursor than a resume holds; lines may be missing here.")));
-                return new CatchUp([.. entries], tracker.Position, truncated: true);
+                return new CatchUp(from, [.. entries], tracker.Position, truncated: true);
             }
             passed.Clear();
             if (record.Incomplete is not null || filter.Settled)
@@ -141,7 +147,7 @@ public sealed class CatchUp
         filter.Finish(passed);
         foreach (var item in passed)
             Add(item);
-        return new CatchUp([.. entries], tracker.Position);
+        return new CatchUp(from, [.. entries], tracker.Position);
 
         void Add(SourceRecord? record)
         {

@@ -60,6 +60,38 @@ public sealed class ReconnectHerdTests
     }
 
     [Fact]
+    public async Task Herd_ViewersStoppedAtTheSameLine_ShareOneReadAndNoneGetsAFalseGap()
+    {
+        // The common herd: every viewer of a stream stopped at its newest line, each with a cursor of its own (equal,
+        // not the same object). The shared read starts after that line, so none may seek it in the read and call it lost.
+        await using var before = new PipelineHarness(o => o.ReplayEntries = 10);
+        before.Source.WriteMany(20);
+        var old = await before.Subscribe(tail: 10);
+        var last = (await Read(old, 10)).Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!).Last();
+        await old.DisposeAsync();
+        var cursors = Enumerable.Range(0, 4).Select(_ => CursorOf(last)).ToList();
+        before.Source.WriteMany(30);
+
+        await using var after = new LogStreamManager(new LogSourceRegistry([before.Source]), Microsoft.Extensions.Options.Options.Create(before.Options),
+            before.Time, NewMetrics(), NullLogger<LogStreamManager>.Instance);
+        var subscriptions = await Task.WhenAll(cursors.Select(c => after.SubscribeAsync(Key, new SubscriptionRequest(100, Cursor: c), CancellationToken.None)));
+        try
+        {
+            foreach (var subscription in subscriptions)
+            {
+                var events = await Read(subscription, 30);
+                Assert.DoesNotContain(events, e => e.Kind == StreamEventKind.Gap);
+                Assert.Equal(Enumerable.Range(21, 30).Select(n => $"line {n}"), Texts(events));
+            }
+        }
+        finally
+        {
+            foreach (var subscription in subscriptions)
+                await subscription.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task Herd_EarliestChecksItsBufferWhileALaterOneStartsTheRead_StillOneReadFromTheEarliest()
     {
         // The order the herd test's five subscribers can take on a busy machine, fixed by hand: the earliest finds
