@@ -150,7 +150,12 @@ test('a 2-replica service: both replicas labelled', async () => {
     const set = new Set((await model(page)).filter((r) => r.kind === 'line').map((r) => r.replica));
     return set.size >= 2 ? set : undefined;
   }, 60_000);
-  const labels = await page.locator('.rows .row .src').allInnerTexts();
+  // The page's model leads the screen (rows are published to React at most every 100 ms): wait for the rendered rows.
+  let labels = [];
+  await eventually('two replica labels on screen', async () => {
+    labels = await page.locator('.rows .row .src').allInnerTexts();
+    return new Set(labels).size >= 2;
+  }, 30_000).catch(() => {});
   assert(new Set(labels).size >= 2, `expected two replica labels on screen, saw ${JSON.stringify([...new Set(labels)])}`);
   assert([...replicas].every((r) => r), 'a line without its replica');
   await page.context().close();
