@@ -99,15 +99,8 @@ if [[ -z ${Auth__SigningKey:-} ]]; then
   echo "run: generated a signing key for this run (set Auth__SigningKey to use the auth service's key)" >&2
 fi
 
-b64url() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
-mint_token() {  # $1: role
-  local header payload signature exp
-  exp=$(( $(date +%s) + 12 * 3600 ))
-  header=$(printf '{"alg":"HS256","typ":"JWT"}' | b64url)
-  payload=$(printf '{"sub":"demo-user","type":"access","role":"%s","exp":%d}' "$1" "$exp" | b64url)
-  signature=$(printf '%s.%s' "$header" "$payload" | openssl dgst -sha256 -mac HMAC -macopt "key:$Auth__SigningKey" -binary | b64url)
-  printf '%s.%s.%s' "$header" "$payload" "$signature"
-}
+# shellcheck source=lib/token.sh
+source scripts/lib/token.sh  # the working directory is the repository (see the cd above)
 token=$(mint_token admin)
 
 # The viewer page, served at / (scripts/web.sh: npm packages from the lock file, built into src/Api/wwwroot).
