@@ -133,8 +133,8 @@ wait_instance() {  # wait_instance N
 
 runtime() { echo "$1" | socat - "UNIX:$state/haproxy.sock"; }
 
-# One more instance, numbered after the highest so far; its server id is its number, never reused (the stick
-# table, in this proxy and its peers, names servers by id). Dynamic servers take nothing from default-server.
+# One more instance, numbered after the highest so far; its server name and id follow its number, never reused (the
+# stick table keeps both, and the hash ring places servers by id). Dynamic servers take nothing from default-server.
 cmd_add() {
   owned_pid "$state/haproxy.pid" haproxy >/dev/null || { log "no cluster running (cluster.sh start first)"; exit 1; }
   local n=3 f
@@ -145,7 +145,14 @@ cmd_add() {
   wait_instance "$n" || exit 1
   local address="127.0.0.1:$((base_port + n))"
   local check="check inter 2s fastinter 1s downinter 2s fall 3 rise 2 on-marked-down shutdown-sessions"
-  runtime "add server instances/i$n $address id $n $check" >&2
+  local answer
+  answer=$(runtime "add server instances/i$n $address id $n $check")
+  echo "$answer" >&2
+  # A refused add (an id in use, a bad keyword) must not reach the file: the next reload would fail on it.
+  if ! grep -q "New server registered" <<<"$answer"; then
+    log "HAProxy refused the new server; the config file is unchanged (instance $n still runs: cluster.sh stop ends it)"
+    exit 1
+  fi
   runtime "enable health instances/i$n" >&2
   runtime "enable server instances/i$n" >&2
   # And in the file, after the last server line, for the next reload (kill -USR2 of the master).

@@ -10,8 +10,10 @@ namespace LogsMigration.Pipeline.Sources;
 /// one per viewer. Concurrent resolutions of one name share one call (watched or not). Correctness comes first: a result is reused
 /// only while the host's events are watched (<see cref="IResolveInvalidation"/>), every create, destroy or rename
 /// forgets the host's entries at once, and a resolution that was in flight when such an event came is neither stored
-/// nor shared with callers that came after the event (it may have seen the old container), so a name reused by a new
-/// container never shows the old one's logs. Each host has a generation, bumped by every such event: a call and an
+/// nor shared with callers that came after the event (it may have seen the old container), so from the moment the
+/// event is received a name reused by a new container never shows the old one's logs. Before that moment (Docker's
+/// own delay in sending the event, or an events connection that stalls without failing) a stale entry can be used,
+/// at most for the TTL, which is why the TTL is short and off by default on a single instance. Each host has a generation, bumped by every such event: a call and an
 /// entry carry the generation they began in and count only while it is current, which closes the windows between a
 /// check and a store that an event can fall into.
 /// Without an invalidation source (unit tests with fake sources), nothing is cached.

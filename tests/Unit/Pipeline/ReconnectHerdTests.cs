@@ -122,6 +122,7 @@ public sealed class ReconnectHerdTests
         finally
         {
             stream.Close();
+            await stream.Completion.WaitAsync(TimeSpan.FromSeconds(30));
         }
     }
 
@@ -153,6 +154,7 @@ public sealed class ReconnectHerdTests
         finally
         {
             stream.Close();
+            await stream.Completion.WaitAsync(TimeSpan.FromSeconds(30));
         }
     }
 
