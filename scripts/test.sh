@@ -31,6 +31,8 @@ fi
 
 status=0
 dotnet test LogsMigration.sln --logger "trx" --results-directory "$results" "$@" || status=$?
+# The cluster tests' measured figures (daemon reads, recovery times, inspects), from their output in the TRX files.
+grep -ho 'MEASURED [^<]*' "$results"/*.trx 2>/dev/null | sed 's/&gt;/>/g; s/^/  /' || true
 
 # The runner's own summary is per project; add up the TRX counters of every test project.
 passed=0

@@ -13,7 +13,8 @@ public static class OperationsApi
     private static readonly TimeSpan ReadinessPingTimeout = TimeSpan.FromSeconds(3);
 
     /// <summary>
-    /// <c>/healthz</c>: the process is alive. <c>/readyz</c>: every configured Docker host answers (503 otherwise).
+    /// <c>/healthz</c>: the process is alive. <c>/readyz</c>: this instance takes viewers (started, not draining); the
+    /// Docker hosts' pings are reported in its body but never decide it (see <see cref="ReadyAsync"/>).
     /// <c>/admin/streams</c>: the live shared streams, for admins only. The probes are open, as they always were:
     /// an orchestrator has no token.
     /// </summary>
@@ -29,16 +30,25 @@ public static class OperationsApi
     public static RouteGroupBuilder MapAdminGroup(this IEndpointRouteBuilder app) =>
         app.MapGroup("/admin").RequireAuthorization(AuthPolicies.Admin).WithTags("Admin");
 
-    private static async Task<IResult> ReadyAsync(DockerHosts hosts, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
+    /// <summary>
+    /// Whether this instance takes new viewers: started, and not draining. It is what a load balancer routes by, so it
+    /// says nothing about the Docker hosts: every instance reaches the same hosts, so a host that does not answer
+    /// would fail every instance's check at once, and HAProxy would mark them all down and cut every viewer
+    /// (<c>on-marked-down shutdown-sessions</c>), those of the hosts that answer too. That host's viewers are told by
+    /// their own streams (<c>upstream_retrying</c>). The hosts' pings are in the body, for people and monitors.
+    /// </summary>
+    private static async Task<IResult> ReadyAsync(DockerHosts hosts, IHostApplicationLifetime lifetime, Microsoft.Extensions.Options.IOptions<StreamingOptions> streaming,
+        CancellationToken cancellationToken)
     {
+        var instance = streaming.Value.EffectiveInstanceId;
         // Draining (SIGTERM): no new viewers, but the open ones stay until the drain moves them. 404 is what HAProxy's
         // `http-check disable-on-404` reads as exactly that; any readiness probe reads it as not ready.
         if (lifetime.ApplicationStopping.IsCancellationRequested)
-            return Results.Json(new { status = "draining" }, statusCode: StatusCodes.Status404NotFound);
+            return Results.Json(new { status = "draining", instance }, statusCode: StatusCodes.Status404NotFound);
+        if (!lifetime.ApplicationStarted.IsCancellationRequested)
+            return Results.Json(new { status = "starting", instance }, statusCode: StatusCodes.Status503ServiceUnavailable);
         var checks = await Readiness.GetValue(hosts, static h => new ReadinessProbe(h)).CurrentAsync(cancellationToken);
-        var ready = checks.All(c => c.Answers);
-        return Results.Json(new { status = ready ? "ready" : "not_ready", hosts = checks },
-            statusCode: ready ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable);
+        return Results.Json(new { status = "ready", instance, all_hosts_answer = checks.All(c => c.Answers == true), hosts = checks });
     }
 
     private static IResult ListStreams(LogStreamManager streams, SessionLimiter sessions, HostEventHub events, DockerHosts hosts, ResolveCache resolver,
@@ -86,24 +96,22 @@ public static class OperationsApi
         });
     }
 
-    private sealed record HostReadiness(string Host, bool Answers, string? Error);
+    /// <summary>One host's last ping; <see cref="Answers"/> is null before its first ping has ended.</summary>
+    private sealed record HostReadiness(string Host, bool? Answers, string? Error);
 
     /// <summary>One probe per set of Docker hosts (tests run several services in one process).</summary>
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<DockerHosts, ReadinessProbe> Readiness = new();
 
     /// <summary>
-    /// The hosts' readiness, cheap to ask: a load balancer checks every instance every few seconds, and on a loaded
-    /// machine a ping of every Docker host per check took longer than HAProxy's check timeout, so healthy instances were
-    /// marked down and their viewers moved for nothing. A result younger than <see cref="Fresh"/> is answered as is; an
-    /// older one (up to <see cref="Stale"/>) starts one refresh and is answered if that refresh takes longer than
-    /// <see cref="SlowRound"/> (it goes on in the background); with none, or only an older one, the check waits for the
-    /// refresh (at most the ping timeout). A host that stops answering is
-    /// seen within Fresh plus the ping timeout; concurrent checks share one round of pings.
+    /// The hosts' pings for the readiness body, cheap to ask: a load balancer checks every instance every few seconds,
+    /// and on a loaded machine a ping of every Docker host per check took longer than HAProxy's check timeout. A result
+    /// younger than <see cref="Fresh"/> is answered as is; otherwise one refresh starts (concurrent checks share it)
+    /// and is answered if it ends within <see cref="SlowRound"/> (a stopped host refuses at once); else the last known
+    /// result (or "not pinged yet") is, and the round goes on in the background. A check never waits longer than that.
     /// </summary>
     private sealed class ReadinessProbe(DockerHosts hosts)
     {
         private static readonly TimeSpan Fresh = TimeSpan.FromSeconds(1);
-        private static readonly TimeSpan Stale = TimeSpan.FromSeconds(10);
         private static readonly TimeSpan SlowRound = TimeSpan.FromMilliseconds(500);
         private readonly Lock _gate = new();
         private HostReadiness[]? _last;
@@ -121,18 +129,17 @@ public static class OperationsApi
                     return _last!;
                 // Not the caller's token: a check that gives up must not cancel the round the others wait for.
                 refresh = _refresh ??= Task.Run(RefreshAsync, CancellationToken.None);
-                stale = age < Stale ? _last : null;
+                stale = _last;
             }
-            if (stale is null)
-                return await refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                // A prompt answer (a stopped host refuses at once) is reported now; only a slow round answers stale.
+                // A prompt answer (a stopped host refuses at once) is reported now; a slow round answers what was
+                // known (or nothing yet): the readiness check it serves must stay quick whatever the hosts do.
                 return await refresh.WaitAsync(SlowRound, cancellationToken).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
-                return stale;
+                return stale ?? [.. hosts.HostIds.Order(StringComparer.Ordinal).Select(id => new HostReadiness(id, null, "not pinged yet"))];
             }
         }
 

@@ -9,14 +9,19 @@ namespace LogsMigration.Pipeline.Sources;
 /// so that a reconnect storm (hundreds of viewers moving to this instance at once) costs one inspect per name, not
 /// one per viewer. Concurrent resolutions of one name share one call (watched or not). Correctness comes first: a result is reused
 /// only while the host's events are watched (<see cref="IResolveInvalidation"/>), every create, destroy or rename
-/// forgets the host's entries at once, and a resolution that was in flight when such an event came is not stored
-/// (it may have seen the old container), so a name reused by a new container never shows the old one's logs.
+/// forgets the host's entries at once, and a resolution that was in flight when such an event came is neither stored
+/// nor shared with callers that came after the event (it may have seen the old container), so from the moment the
+/// event is received a name reused by a new container never shows the old one's logs. Before that moment (Docker's
+/// own delay in sending the event, or an events connection that stalls without failing) a stale entry can be used,
+/// at most for the TTL, which is why the TTL is short and off by default on a single instance. Each host has a generation, bumped by every such event: a call and an
+/// entry carry the generation they began in and count only while it is current, which closes the windows between a
+/// check and a store that an event can fall into.
 /// Without an invalidation source (unit tests with fake sources), nothing is cached.
 /// </summary>
 public sealed class ResolveCache
 {
     private readonly ConcurrentDictionary<Key, Entry> _entries = new();
-    private readonly ConcurrentDictionary<Key, Lazy<Task<string>>> _inFlight = new();
+    private readonly ConcurrentDictionary<Key, Flight> _inFlight = new();
     private readonly ConcurrentDictionary<string, long> _generations = new(StringComparer.Ordinal);
     private readonly LogSourceRegistry _sources;
     private readonly IResolveInvalidation? _invalidation;
@@ -57,7 +62,10 @@ public sealed class ResolveCache
         var key = new Key(hostId, type, resource);
         var watched = _invalidation.IsWatching(hostId, this);
         var now = _time.GetTimestamp();
-        if (watched && _entries.TryGetValue(key, out var cached) && _time.GetElapsedTime(cached.Stored, now) < _ttl && cached.Result.IsCompletedSuccessfully)
+        // The host's generation before anything is looked at: an entry or a call is trusted only if it began in it.
+        var generation = Generation(hostId);
+        if (watched && _entries.TryGetValue(key, out var cached) && cached.Generation == generation
+            && _time.GetElapsedTime(cached.Stored, now) < _ttl && cached.Result.IsCompletedSuccessfully)
         {
             Interlocked.Increment(ref _hits);
             return cached.Result.Result;
@@ -65,43 +73,45 @@ public sealed class ResolveCache
 
         // Callers asking at the same moment share one call whether or not the host is watched (what they get is as
         // fresh as what each would have got); only a finished answer needs the events to stay trustworthy.
-        var generation = Generation(hostId);
-        Lazy<Task<string>> flight;
+        Flight flight;
         while (true)
         {
-            flight = _inFlight.GetOrAdd(key, static (k, state) => new Lazy<Task<string>>(
-                () => state.Cache.CallAsync(state.Source, k.HostId, k.Resource, CancellationToken.None).AsTask()), (Cache: this, Source: source));
+            flight = _inFlight.GetOrAdd(key, static (k, state) => new Flight(state.Cache.Generation(k.HostId), new Lazy<Task<string>>(
+                () => state.Cache.CallAsync(state.Source, k.HostId, k.Resource, CancellationToken.None).AsTask())), (Cache: this, Source: source));
             // A call that finished while its callers had all given up is not in flight any more: never share its answer.
-            if (flight.IsValueCreated && flight.Value.IsCompleted)
+            // Nor one that began before an event this caller has seen: its inspect may have found the old container.
+            if ((flight.Call.IsValueCreated && flight.Call.Value.IsCompleted) || flight.Generation < generation)
             {
-                _inFlight.TryRemove(new KeyValuePair<Key, Lazy<Task<string>>>(key, flight));
+                _inFlight.TryRemove(new KeyValuePair<Key, Flight>(key, flight));
                 continue;
             }
-            if (flight.IsValueCreated)
+            if (flight.Call.IsValueCreated)
                 Interlocked.Increment(ref _hits);
             break;
         }
-        var call = flight.Value;
+        var call = flight.Call.Value;
         try
         {
             var id = await call.WaitAsync(cancellationToken).ConfigureAwait(false);
-            // Stored only while watched, and only if no event came while the inspect was in flight: its answer may be
-            // the old container's.
-            if (watched && Generation(hostId) == generation && (_entries.Count < _maxEntries || _entries.ContainsKey(key)))
-                _entries[key] = new Entry(call, now);
+            // Stored only while watched, and only if no event came since the call began: its answer may be the old
+            // container's. The entry keeps that generation: an event between this check and the store (Invalidate
+            // bumps the generation, then clears) leaves an entry no read accepts, instead of a stale one.
+            if (watched && Generation(hostId) == flight.Generation && (_entries.Count < _maxEntries || _entries.ContainsKey(key)))
+                _entries[key] = new Entry(call, now, flight.Generation);
             return id;
         }
         finally
         {
             // Failures are not cached: a name that does not exist yet may be created the next second.
             if (call.IsCompleted)
-                _inFlight.TryRemove(new KeyValuePair<Key, Lazy<Task<string>>>(key, flight));
+                _inFlight.TryRemove(new KeyValuePair<Key, Flight>(key, flight));
         }
     }
 
     /// <summary>
     /// Forgets every resolution of a host (a container or service was created, destroyed or renamed there, or the
-    /// watch of its events broke), and keeps resolutions in flight from being stored.
+    /// watch of its events broke), and keeps resolutions in flight from being stored or shared with later callers.
+    /// The generation goes up first, so whatever is stored from now on under the old one is never read.
     /// </summary>
     public void Invalidate(string hostId)
     {
@@ -135,5 +145,8 @@ public sealed class ResolveCache
 
     private readonly record struct Key(string HostId, LogSourceType Type, string Resource);
 
-    private sealed record Entry(Task<string> Result, long Stored);
+    private sealed record Entry(Task<string> Result, long Stored, long Generation);
+
+    /// <summary>A resolution under way, and the host's generation read before its call began.</summary>
+    private sealed record Flight(long Generation, Lazy<Task<string>> Call);
 }

@@ -276,11 +276,20 @@ internal sealed partial class LogStream
         return read.After(from, Key, Epoch, _source.TailPartitionKey, _options, _time);
     }
 
-    /// <summary>Releases a holder that never attached (it gave up while the history loaded).</summary>
-    public void ReleaseUnattached()
+    /// <summary>
+    /// Releases a holder that never attached (it gave up while the history loaded, or during its catch-up), with the
+    /// cursor it acquired with: left among the waiting ones, it would make a later catch-up start from a client that is
+    /// gone, earlier than anyone still waiting needs (a longer read, and for nobody).
+    /// </summary>
+    public void ReleaseUnattached(StreamPosition? resumeFrom = null)
     {
         lock (_gate)
+        {
+            // By reference (StreamPosition has no value equality): an equal cursor of another waiting client stays.
+            if (resumeFrom is not null)
+                _waitingResumes.Remove(resumeFrom);
             ReleaseLocked(null);
+        }
     }
 
     /// <summary>Cancels the upstream now, whatever the subscribers (shutdown).</summary>

@@ -83,7 +83,7 @@ public sealed class LogStreamManager : IAsyncDisposable
             }
             catch
             {
-                stream.ReleaseUnattached();
+                stream.ReleaseUnattached(request.Cursor?.Position);
                 throw;
             }
             if (request.Cursor is null)
@@ -101,7 +101,7 @@ public sealed class LogStreamManager : IAsyncDisposable
                 }
                 catch
                 {
-                    stream.ReleaseUnattached();
+                    stream.ReleaseUnattached(request.Cursor?.Position);
                     throw;
                 }
             }

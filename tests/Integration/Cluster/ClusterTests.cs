@@ -95,7 +95,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
             await Eventually.True(async () => await cluster.TotalDaemonLogConnectionsAsync(instances) == Resources, $"{Resources} daemon log reads in the cluster",
                 interval: TimeSpan.FromMilliseconds(500));
             var perInstance = viewers.GroupBy(v => v.Viewer.Instance).Select(g => $"{g.Key}: {g.Select(v => v.Container.Name).Distinct().Count()} resources").ToList();
-            output.WriteLine($"daemon log reads: {Resources}; {string.Join(", ", perInstance)}");
+            output.WriteLine($"MEASURED 30x10: daemon log reads: {Resources}; {string.Join(", ", perInstance)}");
             Assert.Equal(Resources, (await cluster.Proxy.StickTableAsync()).Count);
             AssertExact(viewers.Select(v => v.Viewer));
         }
@@ -106,6 +106,115 @@ public sealed class ClusterTests(ITestOutputHelper output)
                 await container.DisposeAsync();
         }
         AssertNoToken(cluster.Proxy);
+    }
+
+    /// <summary>
+    /// A configured Docker host that does not answer is the same for every instance: it must not decide routing. If the
+    /// health check failed on it, HAProxy would mark every instance down at once and shutdown-sessions would cut every
+    /// viewer, those of the hosts that answer too. Every instance stays up, and the viewers of the good host stay on
+    /// their first connection with their lines exact.
+    /// </summary>
+    [Fact]
+    public async Task DockerHostNotAnswering_EveryInstanceStaysUpAndViewersOfTheGoodHostStayConnected()
+    {
+        using var silent = new SilentDockerHost();
+        await using var cluster = await TestCluster.StartAsync(new Dictionary<string, string> { ["Docker:Hosts:silent:Endpoint"] = silent.Endpoint });
+        var containers = await cluster.RunCountersAsync(6, "silenthost", interval: "0.2");
+        using var running = new CancellationTokenSource();
+        var viewers = Viewers(cluster.Proxy, containers, 2);
+        var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
+        try
+        {
+            await Eventually.True(() => viewers.All(v => v.Viewer.Count >= 5), "every viewer to get lines", TimeSpan.FromMinutes(2));
+            // Every instance has found the host silent (its readiness body says so) and is still ready.
+            foreach (var (name, instance) in cluster.Instances)
+            {
+                await Eventually.True(async () =>
+                {
+                    using var http = new HttpClient { BaseAddress = instance.BaseUri };
+                    using var response = await http.GetAsync("/readyz");
+                    var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+                    Assert.Equal(200, (int)response.StatusCode);
+                    Assert.Equal("ready", body.GetProperty("status").GetString());
+                    var silentHost = body.GetProperty("hosts").EnumerateArray().Single(h => h.GetProperty("host").GetString() == "silent");
+                    if (silentHost.GetProperty("answers").ValueKind != System.Text.Json.JsonValueKind.False)
+                        return false;
+                    output.WriteLine($"{name} /readyz: {body}");
+                    return true;
+                }, $"{name} to report the silent host", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(500));
+            }
+            Assert.True(silent.Accepted > 0, "the silent host was never asked");
+            // Then HAProxy's checks go on for longer than it takes to mark an instance down (fall 3 x inter 2 s plus the
+            // tests' 10 s check timeout): every server stays up the whole time.
+            await Eventually.True(async () =>
+            {
+                var stats = await cluster.Proxy.ServerStatsAsync();
+                Assert.All(["i1", "i2", "i3"], s => Assert.Equal("0", stats[s]["chkdown"]));
+                return ((string[])["i1", "i2", "i3"]).All(s => stats[s]["status"] == "UP" && int.Parse(stats[s]["lastchg"], System.Globalization.CultureInfo.InvariantCulture) >= 30);
+            }, "every instance to stay up 30 s with the silent host configured", TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(500));
+            var stats = await cluster.Proxy.ServerStatsAsync();
+            output.WriteLine(string.Join("; ", stats.Select(s => $"{s.Key} {s.Value["status"]} for {s.Value["lastchg"]} s, chkdown {s.Value["chkdown"]}, chkfail {s.Value["chkfail"]}")));
+            var sample = Enumerable.Min(viewers.Select(v => v.Viewer.Last));
+            await Eventually.True(() => viewers.All(v => v.Viewer.Last > sample + 3), "lines to go on flowing to everyone");
+            Assert.All(viewers, v => Assert.Single(v.Viewer.Instances));
+            Assert.All(viewers, v => Assert.True(v.Viewer.Connected, "a viewer of the good host was cut"));
+            AssertExact(viewers.Select(v => v.Viewer));
+        }
+        finally
+        {
+            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
+            foreach (var container in containers)
+                await container.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Aliases of one container (its name, short id and full id) are three routing keys, so they may land on three
+    /// instances: what that costs the daemon, measured (docs/scale-out.md, "Aliases"). Within one instance the aliases
+    /// share one stream (the stream key is the resolved id), so each instance holds one daemon read per container with
+    /// an alias there; every viewer's lines stay exact whichever alias it used.
+    /// </summary>
+    [Fact]
+    public async Task Aliases_NameShortIdFullIdOfOneContainer_OneDaemonReadPerInstanceTheyReachMeasured()
+    {
+        const int Resources = 10;
+        const int PerAlias = 3;
+        await using var cluster = await TestCluster.StartAsync();
+        var containers = await cluster.RunCountersAsync(Resources, "alias", interval: "0.5");
+        using var running = new CancellationTokenSource();
+        var viewers = new List<(TestContainer Container, ClusterViewer Viewer)>();
+        var n = 0;
+        foreach (var container in containers)
+        {
+            foreach (var alias in new[] { container.Name, container.Id[..12], container.Id })
+            {
+                for (var v = 0; v < PerAlias; v++, n++)
+                    viewers.Add((container, new ClusterViewer(cluster.Proxy, $"/ws/containers/{alias}/logs", tail: n % 20, token: ServiceProcess.Token(subject: $"alias-{n}"))));
+            }
+        }
+        var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
+        try
+        {
+            await Eventually.True(() => viewers.All(v => v.Viewer.Instance is not null && v.Viewer.Count >= 2), "every viewer to get lines", TimeSpan.FromMinutes(3));
+            var expected = cluster.Instances.ToDictionary(i => i.Key, i => viewers.Where(v => v.Viewer.Instance == i.Key).Select(v => v.Container.Id).Distinct().Count());
+            var total = expected.Values.Sum();
+            foreach (var (name, instance) in cluster.Instances)
+            {
+                await Eventually.True(async () => await cluster.DaemonLogConnectionsAsync(instance) == expected[name], $"{name} to hold {expected[name]} daemon log reads",
+                    interval: TimeSpan.FromMilliseconds(500));
+            }
+            var spread = containers.Select(c => viewers.Where(v => v.Container == c).Select(v => v.Viewer.Instance).Distinct().Count()).GroupBy(k => k).OrderBy(g => g.Key);
+            output.WriteLine($"MEASURED aliases: {Resources} containers x 3 aliases x {PerAlias} viewers: {total} daemon log reads in the cluster " +
+                $"({total / (double)Resources:0.00} per container; one alias form would hold {Resources}); containers on 1/2/3 instances: {string.Join(", ", spread.Select(g => $"{g.Key}: {g.Count()}"))}");
+            Assert.InRange(total, Resources, Resources * 3);
+            AssertExact(viewers.Select(v => v.Viewer));
+        }
+        finally
+        {
+            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
+            foreach (var container in containers)
+                await container.DisposeAsync();
+        }
     }
 
     /// <summary>kill -9 of the instance holding the most viewers: they are back on the others within seconds, exact.</summary>
@@ -128,7 +237,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
             var clock = Stopwatch.StartNew();
             Signals.Send(cluster.Instances[victim].Pid, Signals.Kill);
             await Eventually.True(() => moved.All(v => v.Instance != victim && v.Last > marks[v] + 1), "the killed instance's viewers to get lines elsewhere", TimeSpan.FromSeconds(60));
-            output.WriteLine($"{moved.Count} viewers of {victim} back with new lines after {clock.ElapsedMilliseconds} ms");
+            output.WriteLine($"MEASURED kill -9: {moved.Count} viewers of {victim} back with new lines after {clock.ElapsedMilliseconds} ms");
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"recovery took {clock.Elapsed}");
             var survivors = cluster.Instances.Where(i => i.Key != victim).Select(i => i.Value).ToList();
             await Eventually.True(async () => await cluster.TotalDaemonLogConnectionsAsync(survivors) == containers.Length, "one daemon read per resource again",
@@ -209,12 +318,12 @@ public sealed class ClusterTests(ITestOutputHelper output)
             var address = $"127.0.0.1:{TestCluster.FirstInstancePort + 3}";
             // Dynamic servers take nothing from default-server: the same check settings, spelled out.
             const string Check = "check inter 2s fastinter 1s downinter 2s fall 3 rise 2 on-marked-down shutdown-sessions";
-            output.WriteLine(await cluster.Proxy.CommandAsync($"add server instances/i4 {address} {Check}"));
+            output.WriteLine(await cluster.Proxy.CommandAsync($"add server instances/i4 {address} id 4 {Check}"));
             output.WriteLine(await cluster.Proxy.CommandAsync("enable health instances/i4"));
             output.WriteLine(await cluster.Proxy.CommandAsync("enable server instances/i4"));
             // And in the file, for the next reload or restart.
             var config = await File.ReadAllTextAsync(cluster.Proxy.ConfigPath);
-            await File.WriteAllTextAsync(cluster.Proxy.ConfigPath, config.Replace("    server i3 \"${LOGS_INSTANCE_3}\"\n", $"    server i3 \"${{LOGS_INSTANCE_3}}\"\n    server i4 \"{address}\"\n", StringComparison.Ordinal));
+            await File.WriteAllTextAsync(cluster.Proxy.ConfigPath, config.Replace("    server i3 \"${LOGS_INSTANCE_3}\" id 3\n", $"    server i3 \"${{LOGS_INSTANCE_3}}\" id 3\n    server i4 \"{address}\" id 4\n", StringComparison.Ordinal));
             await cluster.WaitForServersAsync(up: ["i1", "i2", "i3", "i4"]);
 
             // Existing resources: a new viewer of each lands where the old ones are.
@@ -350,7 +459,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
             await Eventually.True(async () => await cluster.DaemonLogConnectionsAsync(target) == 1, "one daemon read for the herd", interval: TimeSpan.FromMilliseconds(500));
             var admin = await TestCluster.AdminAsync(target);
             var resolves = admin.GetProperty("resolve");
-            output.WriteLine($"{Herd} viewers moved {first} -> {second}: resolve {resolves}, catch-up reads {admin.GetProperty("catch_up_reads")}");
+            output.WriteLine($"MEASURED herd: {Herd} viewers moved {first} -> {second}: resolve {resolves}, catch-up reads {admin.GetProperty("catch_up_reads")}");
             Assert.True(resolves.GetProperty("source_calls").GetInt64() <= 10, $"inspects for {Herd} reconnects: {resolves}");
             Assert.True(admin.GetProperty("catch_up_reads").GetInt64() <= 1, $"catch-up reads: {admin.GetProperty("catch_up_reads")}");
             AssertExact(viewers);

@@ -148,6 +148,26 @@ public sealed class HaproxyProcess : IAsyncDisposable
         return states;
     }
 
+    /// <summary>
+    /// HAProxy's statistics of each server of the backend (<c>show stat</c>), by column name: <c>status</c> (UP, DOWN…),
+    /// <c>chkdown</c> (how often it went from up to down), <c>lastchg</c> (seconds since its last change of state),
+    /// <c>chkfail</c> (failed checks).
+    /// </summary>
+    public async Task<Dictionary<string, Dictionary<string, string>>> ServerStatsAsync()
+    {
+        var lines = (await CommandAsync("show stat")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var header = lines[0].TrimStart('#', ' ').Split(',');
+        var stats = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+        foreach (var line in lines.Skip(1))
+        {
+            var fields = line.Split(',');
+            if (fields.Length < header.Length || fields[0] != "instances" || fields[1] is "FRONTEND" or "BACKEND")
+                continue;
+            stats[fields[1]] = header.Zip(fields).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+        }
+        return stats;
+    }
+
     /// <summary>Reloads the configuration (SIGUSR2 to the master) and waits until the new worker has loaded it.</summary>
     public async Task ReloadAsync()
     {

@@ -63,7 +63,7 @@ public sealed class TestCluster : IAsyncDisposable
 
     /// <summary>
     /// The shipped configuration with health checks generous enough for the shared 2-core test machine: a check may
-    /// take up to 10 s to answer there (CPU, not Docker: /readyz answers from its cached result) before it counts as a
+    /// take up to 10 s to answer there (CPU, not Docker: /readyz never waits for a Docker ping) before it counts as a
     /// failure. Three failures still mark a frozen or killed instance down, within about 35 s.
     /// </summary>
     public static string ForTests(string config)

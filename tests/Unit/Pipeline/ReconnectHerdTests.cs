@@ -122,6 +122,39 @@ public sealed class ReconnectHerdTests
         finally
         {
             stream.Close();
+            await stream.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    [Fact]
+    public async Task ReleaseUnattached_ViewerGaveUpWhileTheHistoryLoaded_ItsCursorNoLongerStartsTheNextCatchUp()
+    {
+        // The earliest viewer of a herd leaves before the stream's history is loaded (its tab closed, its timeout): a
+        // later catch-up must start from the cursors still waiting, not from the one that left.
+        await using var before = new PipelineHarness(o => o.ReplayEntries = 10);
+        before.Source.WriteMany(20);
+        var old = await before.Subscribe(tail: 10);
+        var seen = (await Read(old, 10)).Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!).ToList();
+        await old.DisposeAsync();
+        var (gone, later) = (CursorOf(seen[0]), CursorOf(seen[2]));
+        before.Source.WriteMany(30);
+
+        var stream = new LogStream(Key, before.Source, before.Options, new BufferBudget(before.Options.TotalBufferBytes), before.Time,
+            NullLogger.Instance, NewMetrics(), onClosed: _ => { });
+        try
+        {
+            Assert.True(stream.TryAcquire(gone.Position));
+            stream.ReleaseUnattached(gone.Position);
+            Assert.True(stream.TryAcquire(later.Position));
+            await stream.HistoryLoaded.WaitAsync(TimeSpan.FromSeconds(30));
+            var read = await stream.CatchUpAsync(later.Position, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.Same(later.Position, read.From);
+            Assert.Equal(Enumerable.Range(14, 37).Select(n => $"line {n}"), read.Entries.Select(e => e.Text));
+        }
+        finally
+        {
+            stream.Close();
+            await stream.Completion.WaitAsync(TimeSpan.FromSeconds(30));
         }
     }
 

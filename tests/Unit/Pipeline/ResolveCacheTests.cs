@@ -93,6 +93,79 @@ public sealed class ResolveCacheTests
     }
 
     [Fact]
+    public async Task Resolve_AfterAnInvalidationWhileAnOlderResolveIsInFlight_NeverGetsNorCachesTheOlderAnswer()
+    {
+        // A resolve in flight, then the name is given to a new container and the event comes. A viewer asking after the
+        // event must not share the older inspect (it may have seen the old container), nor find its answer cached later.
+        var (cache, source, _, _) = Create();
+        source.Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var before = Resolve(cache).AsTask();
+        source.Answer = "id-2";
+        cache.Invalidate("local");
+        var after = Resolve(cache).AsTask();
+        source.Gate.SetResult();
+        Assert.Equal("id-1", await before);
+        Assert.Equal("id-2", await after);
+        source.Gate = null;
+        Assert.Equal("id-2", await Resolve(cache));
+        Assert.Equal(2, source.Calls);
+    }
+
+    private sealed class ChangingSource : ILogSource
+    {
+        public volatile string Answer = "id-0";
+
+        public LogSourceType SourceType => LogSourceType.Container;
+
+        public async ValueTask<string> ResolveAsync(string hostId, string resource, CancellationToken cancellationToken)
+        {
+            var answer = Answer;
+            // An inspect takes a while: let other resolves and invalidations run in between.
+            for (var i = 0; i < 20; i++)
+                await Task.Yield();
+            return answer;
+        }
+
+        public async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await Task.CompletedTask;
+            yield break;
+        }
+    }
+
+    [Fact]
+    public async Task Resolve_NameChangingUnderConcurrentResolves_AfterEachInvalidationEveryAnswerIsTheNewOne()
+    {
+        // Both windows at once, under real threads: an answer stored by a resolve that began before an event (its check
+        // passed just before the invalidation, its store landing just after), and a resolve joining such a flight. Once
+        // an invalidation has returned, every resolve must give the name's new meaning.
+        var source = new ChangingSource();
+        var cache = new ResolveCache(new LogSourceRegistry([source]), Microsoft.Extensions.Options.Options.Create(new PipelineOptions { ResolveCacheTtl = TimeSpan.FromMinutes(5) }),
+            new FakeTimeProvider(), new Watch(watching: true));
+        using var stop = new CancellationTokenSource();
+        var readers = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+                await Resolve(cache);
+        })).ToList();
+        try
+        {
+            for (var i = 1; i <= 2000; i++)
+            {
+                source.Answer = $"id-{i}";
+                cache.Invalidate("local");
+                Assert.Equal($"id-{i}", await Resolve(cache));
+                Assert.Equal($"id-{i}", await Resolve(cache));
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            await Task.WhenAll(readers);
+        }
+    }
+
+    [Fact]
     public async Task Invalidate_AfterCaching_TheNextResolveAsksTheSource()
     {
         var (cache, source, _, _) = Create();
