@@ -28,11 +28,7 @@ public static partial class DownloadApi
     {
         // The viewer policy: tokens are checked by the authentication handler, with the other HTTP endpoints' codes. The
         // token may come in the query, as on the WebSocket routes, so a download can be a plain link.
-        var limiter = new DownloadLimiter(app.ServiceProvider.GetRequiredService<IOptions<QueryOptions>>());
-        app.MapGet("/api/v1/logs/{kind}/{id}/download",
-                (HttpContext context, string kind, string id, LogSourceRegistry sources, DockerHosts hosts, IOptions<QueryOptions> queryOptions, TimeProvider time) =>
-                    DownloadAsync(context, kind, id, sources, hosts, queryOptions, limiter, time))
-            .WithName("logs-download").RequireAuthorization(AuthPolicies.Viewer).AllowQueryToken();
+        app.MapGet("/api/v1/logs/{kind}/{id}/download", DownloadAsync).WithName("logs-download").RequireAuthorization(AuthPolicies.Viewer).AllowQueryToken();
         return app;
     }
 

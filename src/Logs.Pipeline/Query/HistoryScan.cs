@@ -42,7 +42,9 @@ internal static class HistoryScan
             // ends just before the next newer one begins (Docker's until is inclusive).
             LogTimestamp? until = window == 0 ? seam?.Watermark : new LogTimestamp(top.UnixNanoseconds - 1);
             var kept = new WindowLines(wanted - CountLines(found));
-            var handOver = window == 0 ? seam?.Begin(since) : null;
+            // Every window hands over: a partition whose first history line is older than the newest window has lines
+            // both sides of it in an older one.
+            var handOver = seam?.Begin(since);
             await foreach (var record in WindowRead.ReadAsync(source, key, since, until, pipeline, cancellationToken).ConfigureAwait(false))
             {
                 if (++read > options.ScanMaxLines)

@@ -37,9 +37,9 @@ public sealed class HistorySeamTests : IAsyncLifetime
         return viewer;
     }
 
-    private async Task<List<StreamEvent>> FilteredTail(string pattern, int tail)
+    private async Task<List<StreamEvent>> FilteredTail(string pattern, int tail, QueryOptions? options = null)
     {
-        var opening = await Queries().OpenAsync(PipelineHarness.Key, new SubscriptionRequest(tail, Follow: true, null), Matching(pattern), CancellationToken.None);
+        var opening = await Queries(options).OpenAsync(PipelineHarness.Key, new SubscriptionRequest(tail, Follow: true, null), Matching(pattern), CancellationToken.None);
         await opening.FillAsync(null, CancellationToken.None);
         // The history (the buffer's lines and what the scan found before them) is there at once: read without waiting.
         var events = new List<StreamEvent>();
@@ -108,6 +108,29 @@ public sealed class HistorySeamTests : IAsyncLifetime
         var events = await FilteredTail("err", tail: 2);
 
         Assert.Equal(["b1 err", "a1 err"], events.Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!.Text));
+    }
+
+    [Fact]
+    public async Task FilteredTail_Service_ReplicasFirstBufferedLineInAnOlderWindow_NotRepeated()
+    {
+        _pipeline.Source.TailPartitionKey = "task_id";
+        await using var viewer = await Viewer(0);
+        // a's part of the buffer begins at 3 s, b's at 21 s: the scan's first window (1 s) ends at 21 s, and a's seam
+        // lies in a window five doublings older, which must hand over too (a3 is the buffer's, not the scan's).
+        _pipeline.Source.Write("a1 err", At(1), "a");
+        _pipeline.Source.Write("a2 err", At(2), "a");
+        _pipeline.Source.Write("a3 err", At(3), "a");
+        _pipeline.Source.Write("a4 ok", At(4), "a");
+        _pipeline.Source.Write("a5 ok", At(5), "a");
+        _pipeline.Source.Write("b1 err", At(20), "b");
+        _pipeline.Source.Write("b2 ok", At(21), "b");
+        _pipeline.Source.Write("b3 ok", At(22), "b");
+        _pipeline.Source.Write("b4 ok", At(23), "b");
+        await PipelineHarness.Read(viewer, 9);
+
+        var events = await FilteredTail("err", tail: 4, new QueryOptions { ScanInitialWindow = TimeSpan.FromSeconds(1) });
+
+        Assert.Equal(["a1 err", "a2 err", "b1 err", "a3 err"], events.Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!.Text));
     }
 
     [Fact]
