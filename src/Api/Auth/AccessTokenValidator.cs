@@ -47,7 +47,7 @@ public sealed class AccessTokenValidator
 
     /// <summary>No token at all.</summary>
     public static AuthResult Missing { get; } =
-        AuthResult.Fail(ErrorCodes.Unauthorized, "An access token is required (the token query parameter or an Authorization: Bearer header).");
+        AuthResult.Fail(ErrorCodes.Unauthorized, "An access token is required (an Authorization: Bearer header; the WebSocket routes and downloads also read the token query parameter).");
 
     /// <summary>
     /// The claims a valid signature does not vouch for: <c>type</c> must be <c>access</c> and <c>sub</c> present.

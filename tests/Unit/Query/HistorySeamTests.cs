@@ -153,6 +153,32 @@ public sealed class HistorySeamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FilteredTail_ScanOverReadMaxBytes_CappedWithTheNewestLinesThatFit()
+    {
+        await using var viewer = await Viewer(0);
+        for (var i = 1; i <= 20; i++)
+            _pipeline.Source.Write($"n{i} err {new string('x', 1000)}", At(i));
+        for (var i = 21; i <= 23; i++)
+            _pipeline.Source.Write($"n{i} ok", At(i));
+        await PipelineHarness.Read(viewer, 23);
+        var options = new QueryOptions { ReadMaxBytes = 32 * 1024 };
+
+        var opening = await Queries(options).OpenAsync(PipelineHarness.Key, new SubscriptionRequest(20, Follow: true, null), Matching("err"), CancellationToken.None);
+        var reports = new List<ScanProgress>();
+        await opening.FillAsync(p => { reports.Add(p); return ValueTask.CompletedTask; }, CancellationToken.None);
+        var lines = new List<string>();
+        while (opening.Subscription.TryRead(out var e))
+            lines.Add(e.Entry!.Text[..e.Entry.Text.IndexOf(' ')]);
+        await opening.Subscription.DisposeAsync();
+
+        Assert.Equal(ScanState.Capped, reports[^1].State);
+        // Each line holds a few KiB (its text and its frames): some of the newest fit, not all 20.
+        Assert.InRange(lines.Count, 1, 19);
+        Assert.Equal(Enumerable.Range(21 - lines.Count, lines.Count).Select(n => $"n{n}"), lines);
+        Assert.Equal(lines.Count, reports[^1].Found);
+    }
+
+    [Fact]
     public async Task WindowRead_ServiceWithoutUntil_StopsOnceItsLinesPassTheWindowsEnd()
     {
         _pipeline.Source.TailPartitionKey = "task_id";
