@@ -67,27 +67,22 @@ public sealed partial class SessionRegistry(PathSelector selector, IOptions<Roll
     private int _shuttingDown;
 
     /// <summary>Adds a session; a drain that concerns it calls <paramref name="target"/>.</summary>
-    internal OpenSession Register(LogSourceType sourceType, LogPath path, string userId, IDrainTarget target)
-    {
-        var session = new OpenSession(sourceType, path, userId, target);
-        target.Registered();
-        _sessions.TryAdd(session, 0);
-        // A session that registers while the shutdown drain walks the sessions may be missed by the walk: the flag is
-        // read after the add (both sides fence), so one of the two always drains it.
-        if (Interlocked.CompareExchange(ref _shuttingDown, 0, 0) != 0)
-            session.DrainAfter(TimeSpan.Zero, DrainCause.Shutdown, time);
-        return session;
-    }
+    internal OpenSession Register(LogSourceType sourceType, LogPath path, string userId, IDrainTarget target) =>
+        Add(new OpenSession(sourceType, path, userId, target), target);
 
     /// <summary>
     /// Adds a feed session (the events WebSocket of a host): the server's shutdown drains it like a log session (spread
     /// over the window, <c>disconnected</c> with <c>reconnect: true</c>, 1012); rollouts and the counts leave it alone.
     /// </summary>
-    internal OpenSession RegisterFeed(string userId, IDrainTarget target)
+    internal OpenSession RegisterFeed(string userId, IDrainTarget target) =>
+        Add(new OpenSession(LogSourceType.Host, LogPath.Unified, userId, target, feed: true), target);
+
+    private OpenSession Add(OpenSession session, IDrainTarget target)
     {
-        var session = new OpenSession(LogSourceType.Host, LogPath.Unified, userId, target, feed: true);
         target.Registered();
         _sessions.TryAdd(session, 0);
+        // A session that registers while the shutdown drain walks the sessions may be missed by the walk: the flag is
+        // read after the add (both sides fence), so one of the two always drains it.
         if (Interlocked.CompareExchange(ref _shuttingDown, 0, 0) != 0)
             session.DrainAfter(TimeSpan.Zero, DrainCause.Shutdown, time);
         return session;
