@@ -39,6 +39,7 @@ public static class LogStreamingExtensions
 
         services.TryAddSingleton<AccessTokenValidator>();
         services.TryAddSingleton<SessionLimiter>();
+        services.TryAddSingleton<LogsMigration.Api.Query.DownloadLimiter>();
         services.TryAddSingleton<LogSessionHandler>();
         // On SIGTERM every session is told to reconnect (1012), spread over Streaming:ShutdownDrainWindow.
         services.AddHostedService<ShutdownDrain>();

@@ -1,6 +1,5 @@
 using LogsMigration.Api.Streaming;
 using Microsoft.Extensions.Options;
-using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace LogsMigration.Api.Auth;
@@ -12,19 +11,17 @@ public sealed record AuthResult(bool Succeeded, string? UserId, UserRole Role, s
 }
 
 /// <summary>
-/// Checks the product's access tokens: JWTs signed with HS256, carrying <c>sub</c>, <c>type</c> = <c>access</c>
-/// (refresh tokens are refused), an expiry and a role.
+/// The rules of the product's access tokens: JWTs signed with HS256, carrying <c>sub</c>, <c>type</c> = <c>access</c>
+/// (refresh tokens are refused), an expiry and a role. The JWT bearer handler validates with these
+/// <see cref="Parameters"/> and <see cref="CheckClaims"/>; <see cref="Refusal"/> names why a token was refused.
 /// </summary>
 public sealed class AccessTokenValidator
 {
-    private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly TokenValidationParameters _parameters;
-    private readonly string _roleClaim;
 
     public AccessTokenValidator(IOptions<AuthOptions> options, TimeProvider time)
     {
         var o = options.Value;
-        _roleClaim = o.RoleClaim;
         _parameters = new TokenValidationParameters
         {
             IssuerSigningKey = new SymmetricSecurityKey(o.GetKeyBytes()),
@@ -48,38 +45,9 @@ public sealed class AccessTokenValidator
     /// </summary>
     public TokenValidationParameters Parameters => _parameters;
 
-    /// <summary>Validates <paramref name="token"/> and checks that its role is at least <paramref name="required"/>.</summary>
-    public async Task<AuthResult> ValidateAsync(string? token, UserRole required)
-    {
-        if (string.IsNullOrWhiteSpace(token))
-            return Missing;
-
-        TokenValidationResult result;
-        try
-        {
-            result = await _handler.ValidateTokenAsync(token, _parameters);
-        }
-        catch (ArgumentException)
-        {
-            return AuthResult.Fail(ErrorCodes.TokenInvalid, "The access token is malformed.");
-        }
-        if (!result.IsValid)
-            return Refusal(result.Exception);
-
-        var claims = result.Claims;
-        var refused = CheckClaims(claims.TryGetValue("type", out var t) ? t as string : null, claims.TryGetValue("sub", out var s) ? s?.ToString() : null);
-        if (refused is not null)
-            return AuthResult.Fail(refused.Code, refused.Message);
-        var subject = claims["sub"].ToString();
-        var role = UserRoles.Parse(claims.TryGetValue(_roleClaim, out var r) ? r?.ToString() : null);
-        if (role < required)
-            return new AuthResult(false, subject, role, ErrorCodes.Forbidden, new MinimumRoleRequirement(required).Refusal);
-        return new AuthResult(true, subject, role, null, null);
-    }
-
     /// <summary>No token at all.</summary>
     public static AuthResult Missing { get; } =
-        AuthResult.Fail(ErrorCodes.Unauthorized, "An access token is required (the token query parameter or an Authorization: Bearer header).");
+        AuthResult.Fail(ErrorCodes.Unauthorized, "An access token is required (an Authorization: Bearer header; the WebSocket routes and downloads also read the token query parameter).");
 
     /// <summary>
     /// The claims a valid signature does not vouch for: <c>type</c> must be <c>access</c> and <c>sub</c> present.

@@ -10,8 +10,9 @@ public static class AuthorizationExtensions
 
     /// <summary>
     /// The product's access tokens through ASP.NET Core: the JWT bearer handler with <see cref="AccessTokenValidator"/>'s
-    /// parameters and claim checks, reading <c>Authorization: Bearer</c> or the <c>token</c> query (the WebSocket routes,
-    /// which browsers cannot give headers, read the query first, as before); the role policies of
+    /// parameters and claim checks, reading <c>Authorization: Bearer</c>, or the <c>token</c> query on the endpoints that
+    /// take one (<see cref="QueryTokenAllowed"/>: the WebSocket routes, which browsers cannot give headers, read the query
+    /// first, as before; an HTTP endpoint that opted in reads it without a header); the role policies of
     /// <see cref="AuthPolicies"/>; and <see cref="AuthRefusalHandler"/> for the refusals' codes and bodies.
     /// </summary>
     public static WebApplicationBuilder AddApiAuthorization(this WebApplicationBuilder builder)
@@ -63,10 +64,12 @@ public static class AuthorizationExtensions
     private static Task ReadQueryToken(MessageReceivedContext context)
     {
         var query = context.Request.Query[TokenQuery].ToString();
-        if (query.Length == 0)
+        var endpoint = context.HttpContext.GetEndpoint();
+        // Elsewhere a token in the URL is ignored: the request is judged by its header alone (no header: 401).
+        if (query.Length == 0 || !QueryTokenAllowed.For(endpoint))
             return Task.CompletedTask;
         var header = context.Request.Headers.Authorization.ToString();
-        var inBand = context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<InBandAuthorization>() is not null;
+        var inBand = endpoint?.Metadata.GetMetadata<InBandAuthorization>() is not null;
         if (inBand || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             context.Token = query;
         return Task.CompletedTask;

@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using LogsMigration.Api.Auth;
+using LogsMigration.Api.Rollout;
 using LogsMigration.Api.Streaming;
 using LogsMigration.Docker;
 using LogsMigration.Docker.Events;
@@ -11,8 +12,9 @@ namespace LogsMigration.Api.Listing;
 
 /// <summary>
 /// Serves one WebSocket of <c>/ws/hosts/{id}/events</c> with the log routes' contract: refusals as an <c>error</c>
-/// frame and a close code, <c>connected</c> first, heartbeats when idle, <c>disconnected</c> with
-/// <c>reconnect: true</c> and 1012 when the server stops. Its events come from the host's shared
+/// frame and a close code, <c>connected</c> first, heartbeats when idle, and on the server's stop the shutdown drain
+/// (registered with the <see cref="SessionRegistry"/>: <c>disconnected</c> with <c>reconnect: true</c> and 1012 at a
+/// moment spread over the drain window, a new feed refused with 503 while draining). Its events come from the host's shared
 /// <see cref="HostEventHub"/> feed; a client that falls behind gets a <c>gap</c> frame, never holds up the others.
 /// </summary>
 public sealed partial class HostEventsSession(
@@ -20,45 +22,48 @@ public sealed partial class HostEventsSession(
     DockerHosts hosts,
     OriginPolicy origins,
     SessionLimiter sessions,
+    SessionRegistry openSessions,
     IOptions<StreamingOptions> streamingOptions,
     IOptions<ListingOptions> listingOptions,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<HostEventsSession> logger)
 {
-    private const int ReceiveBufferBytes = 64;
     private readonly StreamingOptions _options = streamingOptions.Value;
     private readonly ListingOptions _listing = listingOptions.Value;
 
     public async Task HandleAsync(HttpContext context, string hostId)
     {
-        if (!context.WebSockets.IsWebSocketRequest)
-        {
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await context.Response.WriteAsJsonAsync(new { error = "websocket_required", message = "This route serves WebSocket connections only." });
+        if (await SessionSocket.RefusedBeforeUpgradeAsync(context, lifetime))
             return;
-        }
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        using var session = CancellationTokenSource.CreateLinkedTokenSource(lifetime.ApplicationStopping);
-        var receiving = ReceiveUntilClosedAsync(socket, session);
+        using var session = new SessionCancellation(context.Abort);
+        var receiving = SessionSocket.ReceiveUntilClosedAsync(socket, session);
         Refusal? refusal;
-        try
+        // Until the feed is registered, the server's stop refuses it (shutting_down); from then on the drain closes it.
+        using (lifetime.ApplicationStopping.UnsafeRegister(SessionCancellation.CancelStopping, session))
         {
-            refusal = await ServeAsync(context, socket, hostId, session.Token);
+            try
+            {
+                refusal = await ServeAsync(context, socket, hostId, session);
+            }
+            catch (OperationCanceledException) when (session.IsCancellationRequested)
+            {
+                refusal = session.Drained ? Refusal.Restarting : session.Stopping ? Refusal.ShuttingDown : null;
+            }
+            catch (WebSocketException)
+            {
+                refusal = null;
+            }
         }
-        catch (OperationCanceledException) when (session.IsCancellationRequested)
-        {
-            refusal = lifetime.ApplicationStopping.IsCancellationRequested ? Refusal.Restarting : null;
-        }
-        catch (WebSocketException)
-        {
+        if (session.ClientClosed)
             refusal = null;
-        }
-        await CloseAsync(socket, refusal, receiving);
+        await SessionSocket.CloseAsync(socket, refusal, receiving, _options.CloseTimeout, time);
     }
 
-    private async Task<Refusal?> ServeAsync(HttpContext context, WebSocket socket, string hostId, CancellationToken cancellationToken)
+    private async Task<Refusal?> ServeAsync(HttpContext context, WebSocket socket, string hostId, SessionCancellation session)
     {
+        var cancellationToken = session.Token;
         if (!origins.Allows(context.Request))
             return new Refusal(ErrorCodes.OriginNotAllowed, "This page's origin may not open this feed.", CloseCodes.PolicyViolation);
         var auth = InBandAuthorization.Outcome(context);
@@ -89,10 +94,19 @@ public sealed partial class HostEventsSession(
                     return new Refusal(ErrorCodes.UpstreamUnavailable, $"Docker host '{hostId}' did not answer within {_listing.HostTimeout.TotalSeconds:0.#} s.", CloseCodes.Unavailable);
                 }
             }
-            await using var subscription = hub.Subscribe(hostId);
-            await SendAsync(socket, HostEventsFrames.Connected(hostId, subscription.Since, time.GetUtcNow()), cancellationToken);
-            LogOpened(logger, hostId, auth.UserId!);
-            return await PumpAsync(socket, subscription, cancellationToken);
+            var open = openSessions.RegisterFeed(auth.UserId!, session);
+            try
+            {
+                await using var subscription = hub.Subscribe(hostId);
+                await SendAsync(socket, HostEventsFrames.Connected(hostId, subscription.Since, time.GetUtcNow()), session);
+                LogOpened(logger, hostId, auth.UserId!);
+                session.StartStreaming();
+                return await PumpAsync(socket, subscription, session);
+            }
+            finally
+            {
+                openSessions.Unregister(open);
+            }
         }
         finally
         {
@@ -101,8 +115,9 @@ public sealed partial class HostEventsSession(
     }
 
     /// <summary>Sends each event as it comes, a gap frame before it when events were dropped, a heartbeat when idle.</summary>
-    private async Task<Refusal?> PumpAsync(WebSocket socket, HostEventSubscription subscription, CancellationToken cancellationToken)
+    private async Task<Refusal?> PumpAsync(WebSocket socket, HostEventSubscription subscription, SessionCancellation session)
     {
+        var cancellationToken = session.Token;
         var events = subscription.Events;
         while (true)
         {
@@ -116,7 +131,7 @@ public sealed partial class HostEventsSession(
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    await SendAsync(socket, SessionFrames.Heartbeat(time.GetUtcNow()), cancellationToken);
+                    await SendAsync(socket, SessionFrames.Heartbeat(time.GetUtcNow()), session);
                     continue;
                 }
                 catch (LogSourceException ex)
@@ -129,7 +144,7 @@ public sealed partial class HostEventsSession(
             while (events.TryRead(out var item))
             {
                 if (subscription.TakeMissed() is > 0 and var missed)
-                    await SendAsync(socket, HostEventsFrames.Gap(missed, time.GetUtcNow()), cancellationToken);
+                    await SendAsync(socket, HostEventsFrames.Gap(missed, time.GetUtcNow()), session);
                 var frame = item switch
                 {
                     HostEvent hostEvent => HostEventsFrames.Event(hostEvent),
@@ -138,71 +153,16 @@ public sealed partial class HostEventsSession(
                     _ => null,
                 };
                 if (frame is not null)
-                    await SendAsync(socket, frame, cancellationToken);
+                    await SendAsync(socket, frame, session);
             }
         }
     }
 
-    /// <summary>One frame under <see cref="StreamingOptions.SendTimeout"/>: a client that does not read is a slow consumer.</summary>
-    private async Task SendAsync(WebSocket socket, byte[] frame, CancellationToken cancellationToken)
+    /// <summary>One frame under <see cref="StreamingOptions.SendTimeout"/>: a client that does not read is a slow consumer, aborted.</summary>
+    private async Task SendAsync(WebSocket socket, byte[] frame, SessionCancellation session)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.SendTimeout);
-        try
-        {
-            await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            socket.Abort();
+        if (!await SessionSocket.TrySendAsync(socket, frame, _options.SendTimeout, session))
             throw new WebSocketException("The client did not take a frame within the send timeout.");
-        }
-    }
-
-    private static async Task ReceiveUntilClosedAsync(WebSocket socket, CancellationTokenSource session)
-    {
-        var buffer = new byte[ReceiveBufferBytes];
-        try
-        {
-            while (true)
-            {
-                var result = await socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
-                if (result.MessageType == WebSocketMessageType.Close)
-                    break;
-            }
-        }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
-        {
-        }
-        await session.CancelAsync();
-    }
-
-    private async Task CloseAsync(WebSocket socket, Refusal? refusal, Task receiving)
-    {
-        using var timeout = new CancellationTokenSource(_options.CloseTimeout);
-        try
-        {
-            if (socket.State == WebSocketState.CloseReceived)
-            {
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Closed by the client.", timeout.Token);
-            }
-            else if (refusal is not null && socket.State == WebSocketState.Open)
-            {
-                var frame = refusal.Reconnects ? SessionFrames.Disconnected(refusal.Message, time.GetUtcNow(), reconnect: true)
-                    : refusal.Code is not null ? SessionFrames.Error(refusal.Code, refusal.Message, time.GetUtcNow(), refusal.Parameter)
-                    : null;
-                if (frame is not null)
-                    await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
-                await socket.CloseOutputAsync((WebSocketCloseStatus)refusal.CloseCode, refusal.Code ?? "reconnect", timeout.Token);
-            }
-            await receiving.WaitAsync(timeout.Token);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException)
-        {
-        }
-        if (socket.State is not (WebSocketState.Closed or WebSocketState.Aborted))
-            socket.Abort();
-        await receiving;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Events feed of host {HostId} opened for {UserId}.")]

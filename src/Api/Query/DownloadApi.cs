@@ -26,13 +26,14 @@ public static partial class DownloadApi
 
     public static IEndpointRouteBuilder MapDownloadApi(this IEndpointRouteBuilder app)
     {
-        // The viewer policy: tokens are checked by the authentication handler, with the other HTTP endpoints' codes.
-        app.MapGet("/api/v1/logs/{kind}/{id}/download", DownloadAsync).WithName("logs-download").RequireAuthorization(AuthPolicies.Viewer);
+        // The viewer policy: tokens are checked by the authentication handler, with the other HTTP endpoints' codes. The
+        // token may come in the query, as on the WebSocket routes, so a download can be a plain link.
+        app.MapGet("/api/v1/logs/{kind}/{id}/download", DownloadAsync).WithName("logs-download").RequireAuthorization(AuthPolicies.Viewer).AllowQueryToken();
         return app;
     }
 
     private static async Task DownloadAsync(HttpContext context, string kind, string id, LogSourceRegistry sources, DockerHosts hosts,
-        IOptions<QueryOptions> queryOptions, TimeProvider time, ILoggerFactory loggers)
+        IOptions<QueryOptions> queryOptions, DownloadLimiter limiter, TimeProvider time)
     {
         var request = context.Request;
 
@@ -102,6 +103,40 @@ public static partial class DownloadApi
             return;
         }
 
+        using var slot = limiter.TryEnter(context.User.UserId() ?? "", out var busy);
+        if (slot is null)
+        {
+            await ErrorAsync(context, StatusCodes.Status429TooManyRequests, ErrorCodes.TooManyDownloads, busy!);
+            return;
+        }
+
+        // The status is chosen once the first line is ready: a read that fails before it (Docker down, the resource
+        // gone) is answered with its own status and the JSON error body, not a 200 with an error as its last line.
+        await using var lines = source.ReadAsync(key, SourceStart.Range(filter.Since, until), cancellationToken).GetAsyncEnumerator(cancellationToken);
+        SourceRecord? first = null;
+        MatchSpan[]? firstMatches = null;
+        try
+        {
+            while (await lines.MoveNextAsync())
+            {
+                if (filter.Accepts(lines.Current, out firstMatches))
+                {
+                    first = lines.Current;
+                    break;
+                }
+            }
+        }
+        catch (LogSourceException ex)
+        {
+            var refusal = Refusal.For(ex);
+            await ErrorAsync(context, StatusFor(ex.Kind), refusal.Code!, refusal.Message);
+            return;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+
         var response = context.Response;
         response.ContentType = ndjson ? "application/x-ndjson; charset=utf-8" : "text/plain; charset=utf-8";
         response.Headers.ContentDisposition = $"attachment; filename=\"{FileName(sourceType, id, filter.Since, until, ndjson)}\"";
@@ -112,21 +147,26 @@ public static partial class DownloadApi
             response.Headers.ContentEncoding = "gzip";
         await using var compressed = gzip ? new GZipStream(response.Body, CompressionLevel.Fastest, leaveOpen: true) : null;
         var body = compressed ?? response.Body;
-        var writer = new DownloadWriter(body, ndjson, sourceType);
+        var writer = new DownloadWriter(body, ndjson, sourceType, filter.MaxMatches);
         try
         {
-            await foreach (var record in source.ReadAsync(key, SourceStart.Range(filter.Since, until), cancellationToken))
+            if (first is not null)
             {
-                if (!filter.Accepts(record, out var matches))
-                    continue;
-                if (writer.Lines >= options.DownloadMaxLines || writer.Bytes >= options.DownloadMaxBytes)
+                writer.WriteLine(new LogEntry(key, 0, "", first), firstMatches);
+                while (await lines.MoveNextAsync())
                 {
-                    writer.WriteCut(writer.Lines >= options.DownloadMaxLines ? "max_lines" : "max_bytes", record.Timestamp);
-                    break;
+                    var record = lines.Current;
+                    if (!filter.Accepts(record, out var matches))
+                        continue;
+                    if (writer.Lines >= options.DownloadMaxLines || writer.Bytes >= options.DownloadMaxBytes)
+                    {
+                        writer.WriteCut(writer.Lines >= options.DownloadMaxLines ? "max_lines" : "max_bytes", record.Timestamp);
+                        break;
+                    }
+                    writer.WriteLine(new LogEntry(key, 0, "", record), matches);
+                    if (writer.Pending >= FlushBytes)
+                        await writer.FlushAsync(cancellationToken);
                 }
-                writer.WriteLine(new LogEntry(key, 0, "", record), matches);
-                if (writer.Pending >= FlushBytes)
-                    await writer.FlushAsync(cancellationToken);
             }
         }
         catch (LogSourceException ex)
@@ -201,7 +241,7 @@ public static partial class DownloadApi
     private static partial Regex HostPattern();
 
     /// <summary>Writes lines into a small buffer that goes to the body every <see cref="FlushBytes"/>; counts what it wrote (before compression).</summary>
-    private sealed class DownloadWriter(Stream body, bool ndjson, LogSourceType type)
+    private sealed class DownloadWriter(Stream body, bool ndjson, LogSourceType type, int maxMatches)
     {
         private readonly MemoryStream _pending = new();
 
@@ -216,7 +256,7 @@ public static partial class DownloadApi
             Lines++;
             if (ndjson)
             {
-                Write(matches is null ? entry.GetFrame(LogFrameFormat.Json) : QueryFrames.WithMatches(entry, LogFrameFormat.Json, matches));
+                Write(matches is null ? entry.GetFrame(LogFrameFormat.Json) : QueryFrames.WithMatches(entry, LogFrameFormat.Json, matches, maxMatches));
                 Write("\n"u8);
                 return;
             }

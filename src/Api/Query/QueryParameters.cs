@@ -88,7 +88,7 @@ public static class QueryParameters
         }
 
         if (include is not null || exclude is not null || levels is not null || stream is not null || since is not null || until is not null)
-            filter = new LineFilter(include, exclude, levels, stream, since, until);
+            filter = new LineFilter(include, exclude, levels, stream, since, until, options.MaxMatchesPerLine);
         return true;
     }
 

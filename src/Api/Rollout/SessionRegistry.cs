@@ -27,8 +27,9 @@ public sealed class OpenSession
     private readonly IDrainTarget _target;
     private ITimer? _drainTimer;
 
-    internal OpenSession(LogSourceType sourceType, LogPath path, string userId, IDrainTarget target)
+    internal OpenSession(LogSourceType sourceType, LogPath path, string userId, IDrainTarget target, bool feed = false)
     {
+        Feed = feed;
         SourceType = sourceType;
         Path = path;
         UserId = userId;
@@ -38,6 +39,9 @@ public sealed class OpenSession
     public LogSourceType SourceType { get; }
     public LogPath Path { get; }
     public string UserId { get; }
+
+    /// <summary>Not a log session but a feed (the events WebSocket): no rollout moves it, only the server's shutdown drains it.</summary>
+    public bool Feed { get; }
 
     /// <summary>Drains this session after <paramref name="delay"/>: closes it so that its client reconnects (onto the other path, or another instance). The timer goes with the session.</summary>
     internal void DrainAfter(TimeSpan delay, DrainCause cause, TimeProvider time)
@@ -63,9 +67,18 @@ public sealed partial class SessionRegistry(PathSelector selector, IOptions<Roll
     private int _shuttingDown;
 
     /// <summary>Adds a session; a drain that concerns it calls <paramref name="target"/>.</summary>
-    internal OpenSession Register(LogSourceType sourceType, LogPath path, string userId, IDrainTarget target)
+    internal OpenSession Register(LogSourceType sourceType, LogPath path, string userId, IDrainTarget target) =>
+        Add(new OpenSession(sourceType, path, userId, target), target);
+
+    /// <summary>
+    /// Adds a feed session (the events WebSocket of a host): the server's shutdown drains it like a log session (spread
+    /// over the window, <c>disconnected</c> with <c>reconnect: true</c>, 1012); rollouts and the counts leave it alone.
+    /// </summary>
+    internal OpenSession RegisterFeed(string userId, IDrainTarget target) =>
+        Add(new OpenSession(LogSourceType.Host, LogPath.Unified, userId, target, feed: true), target);
+
+    private OpenSession Add(OpenSession session, IDrainTarget target)
     {
-        var session = new OpenSession(sourceType, path, userId, target);
         target.Registered();
         _sessions.TryAdd(session, 0);
         // A session that registers while the shutdown drain walks the sessions may be missed by the walk: the flag is
@@ -81,14 +94,14 @@ public sealed partial class SessionRegistry(PathSelector selector, IOptions<Roll
         session.Close();
     }
 
-    public int Count(LogSourceType sourceType, LogPath path) => _sessions.Keys.Count(s => s.SourceType == sourceType && s.Path == path);
+    public int Count(LogSourceType sourceType, LogPath path) => _sessions.Keys.Count(s => !s.Feed && s.SourceType == sourceType && s.Path == path);
 
     /// <summary>Schedules the close of every session of <paramref name="sourceType"/> now on the wrong path; returns how many.</summary>
     public async Task<int> DrainAsync(LogSourceType sourceType, TimeSpan? window, string requestedBy, CancellationToken cancellationToken)
     {
         var spread = window ?? options.Value.DrainWindow;
         var affected = new List<OpenSession>();
-        foreach (var session in _sessions.Keys.Where(s => s.SourceType == sourceType))
+        foreach (var session in _sessions.Keys.Where(s => !s.Feed && s.SourceType == sourceType))
         {
             if (await selector.SelectAsync(sourceType, session.UserId, cancellationToken) != session.Path)
                 affected.Add(session);

@@ -19,6 +19,7 @@ public static class ErrorCodes
     public const string UpstreamFailed = "upstream_failed";
     public const string SlowConsumer = "slow_consumer";
     public const string TooManyClients = "too_many_clients";
+    public const string TooManyDownloads = "too_many_downloads";
     public const string ShuttingDown = "shutting_down";
     public const string InternalError = "internal_error";
 }

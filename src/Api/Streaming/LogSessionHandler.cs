@@ -35,29 +35,13 @@ public sealed partial class LogSessionHandler(
     TimeProvider time,
     ILogger<LogSessionHandler> logger)
 {
-    // Clients send nothing but their close frame, whose payload the socket reads into its own buffer: this one only
-    // takes (and drops) whatever data a client might send anyway, a little at a time.
-    private const int ReceiveBufferBytes = 64;
     private readonly StreamingOptions _options = streamingOptions.Value;
     private readonly HashSet<string> _allowedOrigins = new(authOptions.Value.AllowedOrigins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
 
     public async Task HandleAsync(HttpContext context, LogSourceType sourceType, string? resource)
     {
-        if (!context.WebSockets.IsWebSocketRequest)
-        {
-            context.Response.StatusCode = StatusCodes.Status400BadRequest;
-            await context.Response.WriteAsJsonAsync(new { error = "websocket_required", message = "This route serves WebSocket connections only." });
+        if (await SessionSocket.RefusedBeforeUpgradeAsync(context, lifetime))
             return;
-        }
-
-        if (lifetime.ApplicationStopping.IsCancellationRequested)
-        {
-            // Draining: refused before the upgrade, so a proxy (HAProxy's retry-on 503) places the viewer on another
-            // instance instead of handing it a socket that closes at once.
-            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            await context.Response.WriteAsJsonAsync(new { error = new { code = ErrorCodes.ShuttingDown, message = "This instance is draining; connect to another one." } });
-            return;
-        }
 
         using var activity = LogMetrics.Activities.StartActivity("log.session", ActivityKind.Server);
         activity?.SetTag("logs.source", sourceType.ToWire());
@@ -66,7 +50,7 @@ public sealed partial class LogSessionHandler(
         // One cancellation for the whole session. The receive loop cancels it when the client closes or the connection
         // breaks (which is also when the request is aborted), the server's stop through this registration.
         using var session = new SessionCancellation(context.Abort);
-        var receiving = ReceiveUntilClosedAsync(socket, session);
+        var receiving = SessionSocket.ReceiveUntilClosedAsync(socket, session);
         Refusal? refusal;
         using (lifetime.ApplicationStopping.UnsafeRegister(SessionCancellation.CancelStopping, session))
         {
@@ -75,7 +59,7 @@ public sealed partial class LogSessionHandler(
         if (session.ClientClosed)
             refusal = null;
         connection.Record(refusal, metrics);
-        await CloseAsync(socket, refusal, receiving);
+        await SessionSocket.CloseAsync(socket, refusal, receiving, _options.CloseTimeout, time);
     }
 
     /// <summary>What is known of one connection as it goes: for its metrics and its trace.</summary>
@@ -96,28 +80,6 @@ public sealed partial class LogSessionHandler(
             tags.Add("code", code);
             metrics.Refusals.Add(1, tags);
         }
-    }
-
-    /// <summary>
-    /// Reads (and ignores) what the client sends, so its close frame is seen; cancels <paramref name="session"/>
-    /// when the client closes or the connection breaks.
-    /// </summary>
-    private static async Task ReceiveUntilClosedAsync(WebSocket socket, SessionCancellation session)
-    {
-        var buffer = new byte[ReceiveBufferBytes];
-        try
-        {
-            while (true)
-            {
-                var result = await socket.ReceiveAsync(buffer.AsMemory(), CancellationToken.None);
-                if (result.MessageType == WebSocketMessageType.Close)
-                    break;
-            }
-        }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or ObjectDisposedException)
-        {
-        }
-        await session.CancelAsync(SessionEnd.ClientClosed);
     }
 
     private async Task<Refusal?> OpenAsync(HttpContext context, WebSocket socket, Connection connection, string? resource, SessionCancellation session)
@@ -247,17 +209,8 @@ public sealed partial class LogSessionHandler(
     /// </summary>
     private async Task SendConnectedAsync(WebSocket socket, byte[] frame, SessionCancellation session)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(session.Token);
-        timeout.CancelAfter(_options.SendTimeout);
-        try
-        {
-            await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
-        }
-        catch (OperationCanceledException) when (!session.IsCancellationRequested)
-        {
-            session.Abort(socket, byServer: true);
+        if (!await SessionSocket.TrySendAsync(socket, frame, _options.SendTimeout, session))
             throw new SlowClientException();
-        }
     }
 
     /// <summary>The client did not take the <c>connected</c> frame within the send timeout.</summary>
@@ -287,52 +240,6 @@ public sealed partial class LogSessionHandler(
                 LogOpenFault(logger, ex);
                 return Refusal.Internal;
         }
-    }
-
-    /// <summary>
-    /// Ends the session: the error frame (if any) and our close frame, then waits for the client's close for the close
-    /// timeout; a client that is gone or does not read is aborted. When the client closed first, completes its handshake.
-    /// </summary>
-    private async Task CloseAsync(WebSocket socket, Refusal? refusal, Task receiving)
-    {
-        using var timeout = new CancellationTokenSource(_options.CloseTimeout);
-        try
-        {
-            if (socket.State == WebSocketState.CloseReceived)
-            {
-                await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Closed by the client.", timeout.Token);
-            }
-            else if (refusal is not null && socket.State == WebSocketState.Open)
-            {
-                var frame = refusal.Reconnects ? SessionFrames.Disconnected(refusal.Message, time.GetUtcNow(), reconnect: true)
-                    : refusal.Code is not null ? SessionFrames.Error(refusal.Code, refusal.Message, time.GetUtcNow(), refusal.Parameter)
-                    : null;
-                if (frame is not null)
-                    await socket.SendAsync(frame, WebSocketMessageType.Text, endOfMessage: true, timeout.Token);
-                await socket.CloseOutputAsync((WebSocketCloseStatus)refusal.CloseCode, Truncate(refusal.Message), timeout.Token);
-            }
-            await receiving.WaitAsync(timeout.Token);
-        }
-        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or TimeoutException)
-        {
-        }
-        if (socket.State is not (WebSocketState.Closed or WebSocketState.Aborted))
-            socket.Abort();
-        await receiving;
-    }
-
-    // A close reason may hold at most 123 UTF-8 bytes: cut on a character boundary below that.
-    private static string Truncate(string reason)
-    {
-        const int MaxReasonBytes = 123;
-        if (System.Text.Encoding.UTF8.GetByteCount(reason) <= MaxReasonBytes)
-            return reason;
-        var length = reason.Length;
-        while (length > 0 && System.Text.Encoding.UTF8.GetByteCount(reason.AsSpan(0, length)) > MaxReasonBytes - 3)
-            length--;
-        if (length > 0 && char.IsHighSurrogate(reason[length - 1]))
-            length--;
-        return string.Concat(reason.AsSpan(0, length), "...");
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Log session opened on {Key} ({Path} path) for user {UserId} (tail {Tail}, follow {Follow}).")]

@@ -195,7 +195,7 @@ internal sealed class LogSessionSender(
             if (streamEvent.Kind == StreamEventKind.Entry)
             {
                 var entry = streamEvent.Entry!;
-                var frame = streamEvent.Matches is { } matches ? QueryFrames.WithMatches(entry, _format, matches) : entry.GetFrame(_format);
+                var frame = streamEvent.Matches is { } matches ? QueryFrames.WithMatches(entry, _format, matches, subscription.Filter?.MaxMatches ?? matches.Length) : entry.GetFrame(_format);
                 if (_batch is null)
                 {
                     await SendAsync(frame, cancellationToken);

@@ -20,6 +20,7 @@ internal sealed class CursorFilter<T> where T : class
     private readonly long _marginNanos;
     private readonly int _maxHeld;
     private readonly string? _partitionKey;
+    private readonly Action<T>? _seen;
     private int _searching;
 
     /// <param name="readFrom">
@@ -30,9 +31,14 @@ internal sealed class CursorFilter<T> where T : class
     /// Positions of partitions known to be found already: the read being filtered starts right after that same last
     /// line (a read shared from an equal cursor), so the line will not come again.
     /// </param>
+    /// <param name="seen">
+    /// Called with each line judged already seen (before the position's last line; not the last line itself): what a
+    /// read of lines older than the position keeps, where the lines passed on are the ones it must not repeat.
+    /// </param>
     public CursorFilter(StreamPosition position, string? partitionKey, TimeSpan margin, int maxHeld, LogTimestamp? readFrom = null,
-        IReadOnlyList<PartitionPosition>? alreadyFound = null)
+        IReadOnlyList<PartitionPosition>? alreadyFound = null, Action<T>? seen = null)
     {
+        _seen = seen;
         _floor = position.Floor;
         _partitionKey = partitionKey;
         _marginNanos = margin.Ticks * 100;
@@ -74,6 +80,8 @@ internal sealed class CursorFilter<T> where T : class
         {
             if (record.Timestamp.UnixNanoseconds > _floor)
                 output.Add(item);
+            else
+                _seen?.Invoke(item);
             return;
         }
         var at = partition.At;
@@ -91,13 +99,21 @@ internal sealed class CursorFilter<T> where T : class
         {
             // Everything held was stamped later but written before the last line seen: already passed on.
             partition.State = SearchState.Found;
+            if (_seen is not null && partition.Held is { } earlier)
+            {
+                foreach (var held in earlier)
+                    _seen(held);
+            }
             partition.Held = null;
             _searching--;
             return;
         }
         var ts = record.Timestamp.UnixNanoseconds;
         if (ts <= at.LastTimestamp)
+        {
+            _seen?.Invoke(item);
             return;
+        }
         if (ts > at.LastTimestamp + _marginNanos || (partition.Held?.Count ?? 0) >= _maxHeld)
         {
             DeclareLost(partition, output);

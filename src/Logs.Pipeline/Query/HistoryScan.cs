@@ -6,40 +6,46 @@ namespace LogsMigration.Pipeline.Query;
 
 /// <summary>
 /// Finds the newest matching lines older than what a client already has, for a filtered <c>tail</c> the replay buffer
-/// cannot fill: Docker's history is read backwards in windows that double in length (one read per window, through the
-/// source's <see cref="SourceStart.Since"/>/<see cref="SourceStart.Until"/>), newest first, until enough lines match,
-/// the log's first line is passed, or <see cref="QueryOptions.ScanMaxWindows"/> / <see cref="QueryOptions.ScanMaxLines"/>
-/// stop it. Only the matching lines a window may still contribute are held (at most the number asked for).
+/// cannot fill: Docker's history is read backwards in windows that double in length (one read per window, see
+/// <see cref="WindowRead"/>), newest first, until enough lines match, the log's first line is passed, or
+/// <see cref="QueryOptions.ScanMaxWindows"/> / <see cref="QueryOptions.ScanMaxLines"/> / <see cref="QueryOptions.ReadMaxBytes"/>
+/// stop it. The newest window ends at the history's drop watermark and hands over to the history through its
+/// <see cref="HistorySeam"/>, so no line is lost or repeated there. Only the matching lines a window may still
+/// contribute are held (at most the number asked for), with the source's gap markers among them.
 /// The lines found are unsequenced and carry no cursor: a client resumes from a live line.
 /// </summary>
 internal static class HistoryScan
 {
     private const int KeepAliveEvery = 4096;
-    private static readonly LogTimestamp OneNanosecond = new(1);
 
-    /// <param name="before">Only lines stamped before this (the oldest line the client has); null: up to now.</param>
+    /// <param name="seam">Where the client's history begins (only older lines are wanted); null: it has none, up to now.</param>
     /// <param name="wanted">How many more matching lines are wanted.</param>
     /// <param name="alreadyFound">Matching lines the client has already (for the progress reports).</param>
     /// <param name="keepAlive">Called now and then while reading, so the client's live queue is not taken for stalled.</param>
-    public static async Task<(List<LogEntry> Entries, ScanProgress Final)> ScanAsync(ILogSource source, StreamKey key, LogTimestamp? before, int wanted, int alreadyFound,
-        LineFilter filter, QueryOptions options, TimeProvider time, Func<ScanProgress, ValueTask>? progress, Action keepAlive, CancellationToken cancellationToken)
+    public static async Task<(List<LogEntry> Entries, ScanProgress Final)> ScanAsync(ILogSource source, StreamKey key, HistorySeam? seam, int wanted, int alreadyFound,
+        LineFilter filter, QueryOptions options, PipelineOptions pipeline, TimeProvider time, Func<ScanProgress, ValueTask>? progress, Action keepAlive,
+        CancellationToken cancellationToken)
     {
-        var top = before ?? LogTimestamp.FromDateTimeOffset(time.GetUtcNow());
+        var top = seam?.Watermark ?? LogTimestamp.FromDateTimeOffset(time.GetUtcNow());
         var found = new List<LogEntry>();
-        var earliest = await EarliestAsync(source, key, before, cancellationToken).ConfigureAwait(false);
+        var earliest = await EarliestAsync(source, key, seam?.Watermark, cancellationToken).ConfigureAwait(false);
         if (earliest is not { } first)
             return (found, new ScanProgress(top, alreadyFound, ScanState.Done));
 
         var width = options.ScanInitialWindow;
         var read = 0L;
+        var heldBytes = 0L;
         for (var window = 0; window < options.ScanMaxWindows; window++)
         {
             var since = Max(Subtract(top, width), first);
-            // Docker's until is inclusive: the window ends just before the next newer one begins.
-            var until = window == 0 && before is null ? (LogTimestamp?)null : new LogTimestamp(top.UnixNanoseconds - 1);
-            var kept = new Queue<LogEntry>();
-            var room = wanted - found.Count;
-            await foreach (var record in source.ReadAsync(key, SourceStart.Range(since, until), cancellationToken).ConfigureAwait(false))
+            // The newest window ends at the watermark, inclusive (the seam sorts out that instant); each older one
+            // ends just before the next newer one begins (Docker's until is inclusive).
+            LogTimestamp? until = window == 0 ? seam?.Watermark : new LogTimestamp(top.UnixNanoseconds - 1);
+            var kept = new WindowLines(wanted - CountLines(found));
+            // Every window hands over: a partition whose first history line is older than the newest window has lines
+            // both sides of it in an older one.
+            var handOver = seam?.Begin(since);
+            await foreach (var record in WindowRead.ReadAsync(source, key, since, until, pipeline, cancellationToken).ConfigureAwait(false))
             {
                 if (++read > options.ScanMaxLines)
                 {
@@ -48,34 +54,48 @@ internal static class HistoryScan
                 }
                 if (read % KeepAliveEvery == 0)
                     keepAlive();
-                if (record.Incomplete is not null || record.Timestamp < since || until is { } end && record.Timestamp > end)
+                if (record.Timestamp < since)
                     continue;
-                if (!filter.Accepts(record, out _))
-                    continue;
-                kept.Enqueue(new LogEntry(key, 0, "", record));
-                if (kept.Count > room)
-                    kept.Dequeue();
+                if (handOver is null || record.Incomplete is not null)
+                    Keep(record);
+                else
+                    handOver.Offer(record, Keep);
             }
-            found.InsertRange(0, kept);
+            handOver?.Finish();
+            if (heldBytes + kept.Bytes > options.ReadMaxBytes)
+            {
+                // Held for one client outside the pipeline's budget: bounded. The newest lines found are kept whole.
+                found.InsertRange(0, kept.Newest(options.ReadMaxBytes - heldBytes));
+                return (found, new ScanProgress(top, alreadyFound + CountLines(found), ScanState.Capped));
+            }
+            heldBytes += kept.Bytes;
+            found.InsertRange(0, kept.Entries);
             keepAlive();
-            if (found.Count >= wanted || since <= first)
-                return (found, new ScanProgress(since, alreadyFound + found.Count, ScanState.Done));
+            if (CountLines(found) >= wanted || since <= first)
+                return (found, new ScanProgress(since, alreadyFound + CountLines(found), ScanState.Done));
             if (progress is not null)
-                await progress(new ScanProgress(since, alreadyFound + found.Count, ScanState.Scanning)).ConfigureAwait(false);
+                await progress(new ScanProgress(since, alreadyFound + CountLines(found), ScanState.Scanning)).ConfigureAwait(false);
             top = since;
             width *= 2;
+
+            void Keep(SourceRecord record)
+            {
+                if (filter.Accepts(record, out _))
+                    kept.Add(new LogEntry(key, 0, "", record));
+            }
         }
-        return (found, new ScanProgress(top, alreadyFound + found.Count, ScanState.Capped));
+        return (found, new ScanProgress(top, alreadyFound + CountLines(found), ScanState.Capped));
     }
 
+    private static int CountLines(List<LogEntry> entries) => entries.Count(e => !e.IsIncompleteMarker);
+
     /// <summary>
-    /// The oldest timestamp among the first lines the log gives (before <paramref name="before"/>): where the scan may
+    /// The oldest timestamp among the first lines the log gives (up to <paramref name="until"/>): where the scan may
     /// stop. A container's log comes in order, so its first line is exact; a service's replicas come interleaved, so
     /// the oldest of the first chunk stands for it. Null when there is no older line at all.
     /// </summary>
-    private static async Task<LogTimestamp?> EarliestAsync(ILogSource source, StreamKey key, LogTimestamp? before, CancellationToken cancellationToken)
+    private static async Task<LogTimestamp?> EarliestAsync(ILogSource source, StreamKey key, LogTimestamp? until, CancellationToken cancellationToken)
     {
-        var until = before is { } b ? new LogTimestamp(b.UnixNanoseconds - OneNanosecond.UnixNanoseconds) : (LogTimestamp?)null;
         await foreach (var chunk in ChunkedRead.ReadAsync(token => source.ReadAsync(key, SourceStart.Range(null, until), token), cancellationToken).ConfigureAwait(false))
         {
             LogTimestamp? earliest = null;
@@ -97,4 +117,52 @@ internal static class HistoryScan
     }
 
     private static LogTimestamp Max(LogTimestamp a, LogTimestamp b) => a > b ? a : b;
+
+    /// <summary>
+    /// The matching lines of one window in the source's order, at most the newest <c>room</c> of them, and the source's
+    /// gap markers among them (a marker older than every line kept is about lines not shown, and goes with them).
+    /// </summary>
+    private sealed class WindowLines(int room)
+    {
+        private readonly LinkedList<LogEntry> _entries = new();
+        private int _lines;
+
+        public long Bytes { get; private set; }
+
+        public IEnumerable<LogEntry> Entries => _entries;
+
+        public void Add(LogEntry entry)
+        {
+            _entries.AddLast(entry);
+            Bytes += entry.ApproximateSize;
+            if (entry.IsIncompleteMarker)
+                return;
+            _lines++;
+            while (_lines > room)
+                RemoveOldest();
+        }
+
+        /// <summary>The newest entries that fit in <paramref name="bytes"/>.</summary>
+        public List<LogEntry> Newest(long bytes)
+        {
+            while (_entries.Count > 0 && Bytes > bytes)
+                RemoveOldest();
+            return [.. _entries];
+        }
+
+        private void RemoveOldest()
+        {
+            var oldest = _entries.First!.Value;
+            _entries.RemoveFirst();
+            Bytes -= oldest.ApproximateSize;
+            if (!oldest.IsIncompleteMarker)
+                _lines--;
+            // Markers before the oldest line kept are about lines that are not shown.
+            while (_entries.First is { } next && next.Value.IsIncompleteMarker && _entries.Count > 1)
+            {
+                _entries.RemoveFirst();
+                Bytes -= next.Value.ApproximateSize;
+            }
+        }
+    }
 }

@@ -21,8 +21,11 @@ public sealed class LineFilter
     /// <param name="stream">The only output kept; null for both.</param>
     /// <param name="since">Oldest timestamp kept (inclusive).</param>
     /// <param name="until">Newest timestamp kept (inclusive).</param>
-    public LineFilter(Regex? include, Regex? exclude, IReadOnlyCollection<LogSeverity>? levels, OutputStream? stream, LogTimestamp? since, LogTimestamp? until)
+    /// <param name="maxMatches">Match spans reported per line (<see cref="QueryOptions.MaxMatchesPerLine"/>); one more is found to tell that there were more.</param>
+    public LineFilter(Regex? include, Regex? exclude, IReadOnlyCollection<LogSeverity>? levels, OutputStream? stream, LogTimestamp? since, LogTimestamp? until,
+        int maxMatches = 64)
     {
+        MaxMatches = maxMatches;
         _include = include;
         _exclude = exclude;
         foreach (var level in levels ?? [])
@@ -33,6 +36,12 @@ public sealed class LineFilter
     }
 
     public LogTimestamp? Since { get; }
+
+    /// <summary>
+    /// Spans a frame carries per line. <see cref="Accepts"/> gives at most one more (and stops looking): a line with more
+    /// spans than this is sent with the first ones and <c>matches_truncated</c>.
+    /// </summary>
+    public int MaxMatches { get; }
 
     public LogTimestamp? Until { get; }
 
@@ -67,7 +76,7 @@ public sealed class LineFilter
                 return false;
             if (_include is null)
                 return true;
-            matches = FindRetried(_include, record.Text);
+            matches = FindRetried(_include, record.Text, MaxMatches + 1);
             return matches is not null;
         }
         catch (RegexMatchTimeoutException)
@@ -96,20 +105,24 @@ public sealed class LineFilter
     }
 
     /// <summary><see cref="Find"/>, tried once more after a timeout (see <see cref="IsMatch"/>).</summary>
-    private static MatchSpan[]? FindRetried(Regex pattern, string text)
+    private static MatchSpan[]? FindRetried(Regex pattern, string text, int limit)
     {
         try
         {
-            return Find(pattern, text);
+            return Find(pattern, text, limit);
         }
         catch (RegexMatchTimeoutException)
         {
-            return Find(pattern, text);
+            return Find(pattern, text, limit);
         }
     }
 
-    /// <summary>Every non-empty match, or null when there is none (an empty match, as of <c>x*</c>, still makes the line match).</summary>
-    private static MatchSpan[]? Find(Regex pattern, string text)
+    /// <summary>
+    /// The first <paramref name="limit"/> non-empty matches, or null when there is none (an empty match, as of <c>x*</c>,
+    /// still makes the line match). A pattern like <c>.</c> matches every character of a 16 KiB line: the limit bounds
+    /// both the work and the frame.
+    /// </summary>
+    private static MatchSpan[]? Find(Regex pattern, string text, int limit)
     {
         List<MatchSpan>? spans = null;
         var matched = false;
@@ -117,7 +130,11 @@ public sealed class LineFilter
         {
             matched = true;
             if (match.Length > 0)
+            {
                 (spans ??= []).Add(new MatchSpan(match.Index, match.Index + match.Length));
+                if (spans.Count >= limit)
+                    break;
+            }
         }
         return matched ? spans?.ToArray() ?? [] : null;
     }

@@ -47,16 +47,16 @@ public sealed class LogQueries(LogStreamManager streams, LogSourceRegistry sourc
             ? await streams.SubscribeAsync(key, request with { Tail = _pipeline.ReplayEntries }, cancellationToken).ConfigureAwait(false)
             : Snapshot(key) ?? new LogSubscription(key, "", [], 0, live: null, release: null);
         var found = subscription.Apply(filter, request.Tail);
-        var oldest = subscription.OldestHistoryTimestamp();
         if (found >= request.Tail)
         {
-            var at = oldest ?? LogTimestamp.FromDateTimeOffset(time.GetUtcNow());
+            var at = subscription.OldestHistoryTimestamp() ?? LogTimestamp.FromDateTimeOffset(time.GetUtcNow());
             return new QueryOpening(subscription, (progress, _) => Report(progress, new ScanProgress(at, found, ScanState.Done))) { Scans = true };
         }
         return new QueryOpening(subscription, async (progress, token) =>
         {
-            var (older, final) = await HistoryScan.ScanAsync(source, key, oldest, request.Tail - found, found, filter, _options, time, progress, subscription.KeepAlive, token)
-                .ConfigureAwait(false);
+            var seam = HistorySeam.Before(subscription.History, source.TailPartitionKey, _pipeline);
+            var (older, final) = await HistoryScan.ScanAsync(source, key, seam, request.Tail - found, found, filter, _options, _pipeline, time, progress,
+                subscription.KeepAlive, token).ConfigureAwait(false);
             subscription.Prepend(older);
             await Report(progress, final).ConfigureAwait(false);
         }) { Scans = true };
@@ -69,12 +69,12 @@ public sealed class LogQueries(LogStreamManager streams, LogSourceRegistry sourc
             // The range from the buffer, then live; the part older than the buffer is read once for this client.
             var subscription = await streams.SubscribeAsync(key, request with { Tail = _pipeline.ReplayEntries }, cancellationToken).ConfigureAwait(false);
             subscription.Apply(filter, tail: null);
-            if (filter.Since is not { } since || subscription.OldestHistoryTimestamp() is not { } oldest || oldest <= since)
+            if (filter.Since is not { } since || subscription.OldestHistoryTimestamp() is not { } oldest || oldest <= since
+                || HistorySeam.Before(subscription.History, source.TailPartitionKey, _pipeline) is not { } seam)
                 return new QueryOpening(subscription, null);
             return new QueryOpening(subscription, async (_, token) =>
             {
-                var older = await RangeRead.ReadAsync(source, key, since, new LogTimestamp(oldest.UnixNanoseconds - 1), filter, _options, _pipeline, time,
-                    subscription.KeepAlive, token).ConfigureAwait(false);
+                var older = await RangeRead.ReadAsync(source, key, since, seam, filter, _options, _pipeline, subscription.KeepAlive, token).ConfigureAwait(false);
                 subscription.Prepend(older);
             });
         }

@@ -34,11 +34,31 @@ public sealed class QueryOptions
     /// </summary>
     public int RangeReadEntries { get; set; } = 100_000;
 
+    /// <summary>
+    /// Bytes (<see cref="Model.LogEntry.ApproximateSize"/>) one backward scan or one range read holds for its client
+    /// before the client is served. These reads are per client and outside <c>Pipeline:TotalBufferBytes</c>, so each
+    /// is bounded here: a scan stops as <c>capped</c> with the newest lines that fit, a range read gives the rest up
+    /// with a gap marker. Default 16 MiB.
+    /// </summary>
+    public long ReadMaxBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>
+    /// <c>matches</c> spans one <c>log</c> frame carries at most; a line with more says so with <c>matches_truncated</c>.
+    /// Default 64.
+    /// </summary>
+    public int MaxMatchesPerLine { get; set; } = 64;
+
     /// <summary>Lines one download sends at most; the response then says it was cut. Default 1,000,000.</summary>
     public long DownloadMaxLines { get; set; } = 1_000_000;
 
     /// <summary>Bytes (before compression) one download sends at most; the response then says it was cut. Default 256 MiB.</summary>
     public long DownloadMaxBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Downloads one instance runs at once; one more is refused with 429 <c>too_many_downloads</c>. Default 16.</summary>
+    public int MaxConcurrentDownloads { get; set; } = 16;
+
+    /// <summary>Downloads one user (the token's <c>sub</c>) runs at once on one instance; one more is refused with 429 <c>too_many_downloads</c>. Default 4.</summary>
+    public int MaxConcurrentDownloadsPerUser { get; set; } = 4;
 
     public sealed class Validator : IValidateOptions<QueryOptions>
     {
@@ -57,10 +77,18 @@ public sealed class QueryOptions
                 errors.Add($"Query:ScanMaxLines must be at least 1 (was {o.ScanMaxLines}).");
             if (o.RangeReadEntries < 1)
                 errors.Add($"Query:RangeReadEntries must be at least 1 (was {o.RangeReadEntries}).");
+            if (o.ReadMaxBytes < 1024)
+                errors.Add($"Query:ReadMaxBytes must be at least 1024 (was {o.ReadMaxBytes}).");
+            if (o.MaxMatchesPerLine is < 1 or > 65536)
+                errors.Add($"Query:MaxMatchesPerLine must be from 1 to 65536 (was {o.MaxMatchesPerLine}).");
             if (o.DownloadMaxLines < 1)
                 errors.Add($"Query:DownloadMaxLines must be at least 1 (was {o.DownloadMaxLines}).");
             if (o.DownloadMaxBytes < 1024)
                 errors.Add($"Query:DownloadMaxBytes must be at least 1024 (was {o.DownloadMaxBytes}).");
+            if (o.MaxConcurrentDownloads < 1)
+                errors.Add($"Query:MaxConcurrentDownloads must be at least 1 (was {o.MaxConcurrentDownloads}).");
+            if (o.MaxConcurrentDownloadsPerUser < 1 || o.MaxConcurrentDownloadsPerUser > o.MaxConcurrentDownloads)
+                errors.Add($"Query:MaxConcurrentDownloadsPerUser must be from 1 to Query:MaxConcurrentDownloads (was {o.MaxConcurrentDownloadsPerUser}).");
             return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
         }
     }

@@ -229,6 +229,9 @@ public sealed class LogSubscription : IAsyncDisposable
             _history = [.. older, .. _history];
     }
 
+    /// <summary>The history as it stands (before it is read): where a read of older lines hands over to it.</summary>
+    internal IReadOnlyList<LogEntry> History => _history;
+
     /// <summary>The oldest line of the history (null when it has none): where a read of older lines ends.</summary>
     internal LogTimestamp? OldestHistoryTimestamp()
     {

@@ -57,6 +57,50 @@ public sealed class GracefulShutdownTests
         }
     }
 
+    [Fact]
+    public async Task Sigterm_EventsFeedsAreDrainedLikeLogSessions_DisconnectedReconnectAnd1012()
+    {
+        var endpoint = TestEngines.Endpoint(TestEngines.Main);
+        await using var container = await TestContainer.RunAsync(endpoint, "shutdown-feed", Counter);
+        await using var service = await ServiceProcess.StartOnAsync(endpoint, new Dictionary<string, string>
+        {
+            ["Streaming:ShutdownDrainWindow"] = $"{Window:c}",
+        });
+        var sockets = new List<ClientWebSocket>();
+        try
+        {
+            for (var i = 0; i < 2; i++)
+                sockets.Add(await service.ConnectAsync($"/ws/containers/{container.Name}/logs?tail=0&timestamps=false", ServiceProcess.Token(subject: $"user-{i}")));
+            await Task.WhenAll(sockets.Select(s => WsFrames.LogsAsync(s, 5)));
+            var feeds = new List<ClientWebSocket>();
+            for (var i = 0; i < 2; i++)
+            {
+                var feed = await service.ConnectAsync("/ws/hosts/local/events", ServiceProcess.Token(subject: $"feed-{i}"));
+                Assert.Equal("connected", (await WsFrames.NextAsync(feed, TimeSpan.FromSeconds(30)))!.Value.GetProperty("type").GetString());
+                feeds.Add(feed);
+                sockets.Add(feed);
+            }
+
+            var stopped = Stopwatch.StartNew();
+            var closes = feeds.Select(s => ReadUntilClosedAsync(s, stopped)).ToList();
+            service.Terminate();
+            foreach (var end in await Task.WhenAll(closes))
+            {
+                Assert.Equal("disconnected", end.Last.GetProperty("type").GetString());
+                Assert.True(end.Last.GetProperty("reconnect").GetBoolean(), end.Last.ToString());
+                Assert.Equal((WebSocketCloseStatus)1012, end.Status);
+            }
+            Assert.Equal(0, await service.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+            // The feeds are part of the drain (spread over its window with the log sessions), not cut at SIGTERM.
+            Assert.Contains("Server stopping: drain of 4 log sessions", service.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var socket in sockets)
+                socket.Dispose();
+        }
+    }
+
     private sealed record SessionEnd(List<JsonElement> Before, JsonElement Last, WebSocketCloseStatus? Status, TimeSpan At);
 
     private static async Task<SessionEnd> ReadUntilClosedAsync(ClientWebSocket socket, Stopwatch stopped)

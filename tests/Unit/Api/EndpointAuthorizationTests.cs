@@ -80,11 +80,36 @@ public sealed class EndpointAuthorizationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AdminEndpoint_AcceptsTheTokenInTheQueryOrTheHeader()
+    public async Task EveryHttpEndpoint_IgnoresAQueryToken_UnlessItOptsIn()
+    {
+        var endpoints = Endpoints().Where(e => !e.WebSocket && !e.Anonymous && e.Required is not null).ToList();
+        Assert.Contains(endpoints, e => e.QueryToken && e.Pattern == "/api/v1/logs/{kind}/{id}/download");
+        using var http = _api.CreateClient();
+        var failures = new List<string>();
+        foreach (var endpoint in endpoints)
+        {
+            // A valid token of the role required, in the URL only: only an endpoint that opted in may take it.
+            var token = ApiFactory.Token(role: Role(endpoint.Required!.Value));
+            foreach (var method in endpoint.Methods)
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), $"{endpoint.Path}?token={token}");
+                using var response = await http.SendAsync(request);
+                var refused = response.StatusCode is HttpStatusCode.Unauthorized;
+                if (endpoint.QueryToken == refused)
+                    failures.Add($"{method} {endpoint.Pattern} with a query token: {(int)response.StatusCode}, expected {(endpoint.QueryToken ? "it taken" : "401 (header only)")}");
+            }
+        }
+        Assert.True(failures.Count == 0, string.Join("\n", failures));
+    }
+
+    [Fact]
+    public async Task AdminEndpoint_TakesTheHeader_NotTheQuery()
     {
         using var http = _api.CreateClient();
         var admin = ApiFactory.Token(role: "admin");
-        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"/admin/streams?token={admin}")).StatusCode);
+        using var queried = await http.GetAsync($"/admin/streams?token={admin}");
+        Assert.Equal(HttpStatusCode.Unauthorized, queried.StatusCode);
+        Assert.Equal("unauthorized", JsonDocument.Parse(await queried.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
         using var request = new HttpRequestMessage(HttpMethod.Get, "/admin/streams");
         request.Headers.Authorization = new("Bearer", admin);
         Assert.Equal(HttpStatusCode.OK, (await http.SendAsync(request)).StatusCode);
@@ -127,7 +152,7 @@ public sealed class EndpointAuthorizationTests : IAsyncLifetime
 
     private static string Role(UserRole role) => role == UserRole.None ? "guest" : role.ToString().ToLowerInvariant();
 
-    private sealed record MappedEndpoint(string Pattern, string Path, IReadOnlyList<string> Methods, bool WebSocket, bool Anonymous, UserRole? Required);
+    private sealed record MappedEndpoint(string Pattern, string Path, IReadOnlyList<string> Methods, bool WebSocket, bool Anonymous, UserRole? Required, bool QueryToken);
 
     private List<MappedEndpoint> Endpoints()
     {
@@ -150,7 +175,8 @@ public sealed class EndpointAuthorizationTests : IAsyncLifetime
                 metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["GET"],
                 metadata.GetMetadata<InBandAuthorization>() is not null,
                 metadata.GetMetadata<IAllowAnonymous>() is not null,
-                required));
+                required,
+                metadata.GetMetadata<QueryTokenAllowed>() is not null));
         }
         return rows;
     }
