@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeToken, storedToken, takeTokenFromFragment } from '../src/app/auth';
 import { readViewState, toRequest, writeViewState } from '../src/app/viewState';
+import { highlightSegments } from '../src/app/highlight';
 
 describe('the token in the URL fragment', () => {
   it('is stored in sessionStorage and removed from the address, keeping the rest of the URL', () => {
@@ -38,5 +39,28 @@ describe('the shareable view state', () => {
     expect(toRequest({ kind: 'daemon', host: 'edge', id: 'edge' }, q, 200)).toMatchObject({
       sourceType: 'daemon', resourceId: 'edge', hostId: 'edge', tail: 200, timestamps: false, follow: false, filter: 'error', progress: true,
     });
+  });
+});
+
+describe('highlights', () => {
+  it('come from the server\'s matches spans only, clamped, sorted and merged', () => {
+    const text = (segs: { text: string; mark: boolean }[]) => segs.map((s) => (s.mark ? `[${s.text}]` : s.text)).join('');
+    expect(text(highlightSegments('payment failed error', [[15, 20], [0, 7]]))).toBe('[payment] failed [error]');
+    expect(text(highlightSegments('abcdef', [[1, 4], [2, 5], [-3, 1], [5, 99], [4, 4]]))).toBe('[a][bcde][f]');
+    expect(text(highlightSegments('plain', undefined))).toBe('plain');
+    expect(text(highlightSegments('plain', [[Number.NaN, 2]]))).toBe('plain');
+  });
+
+  it('never run the filter in the page: (a+)+$ from a shared URL renders a long line of a\'s at once', async () => {
+    const { createElement } = await import('react');
+    const { renderToStaticMarkup } = await import('react-dom/server');
+    const { Row } = await import('../src/app/Row');
+    // In the browser's backtracking engine `(a+)+$` against this line takes 2^40 steps: the tab would hang.
+    const message = `${'a'.repeat(40)}b`;
+    const row = { id: 1, source: 's', kind: 'line' as const, key: 't', frame: { type: 'log', data: message, message, timestamp: '2026-12-01T10:00:00Z', level: 'info', source_type: 'container', source_id: 'x' } as never };
+    const options = { timestamps: false, labels: new Map(), merged: false, filter: '(a+)+$' };
+    expect(renderToStaticMarkup(createElement(Row, { row, options }))).not.toContain('<mark>');
+    const matched = { ...row, frame: { ...(row.frame as object), matches: [[0, 40]] } as never };
+    expect(renderToStaticMarkup(createElement(Row, { row: matched, options }))).toContain(`<mark>${'a'.repeat(40)}</mark>b`);
   });
 });

@@ -17,12 +17,6 @@ export interface LogViewProps {
   onAuthError(reason: string): void;
 }
 
-/** Builds the case rule of the server's filter (case-insensitive without a capital) for the local highlight fallback. */
-function highlightPattern(filter: string): RegExp | undefined {
-  if (!filter) return undefined;
-  try { return new RegExp(filter, /[A-Z]/.test(filter) ? 'g' : 'gi'); } catch { return undefined; }
-}
-
 function banner(states: [OpenSource, SourceState | undefined][]): { kind: string; text: string } | undefined {
   for (const [source, state] of states) {
     if (!state) continue;
@@ -52,7 +46,8 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
   const merged = sources.length > 1;
 
   const labels = useMemo(() => new Map(sources.map((s, i) => [sourceKey(s), { label: s.id, colour: i % 8 }])), [sources]);
-  const options: RowOptions = useMemo(() => ({ timestamps, labels, merged, highlight: highlightPattern(query.filter) }), [timestamps, labels, merged, query.filter]);
+  // Highlights come from the server's `matches` only (src/app/highlight.ts says why).
+  const options: RowOptions = useMemo(() => ({ timestamps, labels, merged }), [timestamps, labels, merged]);
 
   const states = sources.map((s) => [s, streams.sources[sourceKey(s)]] as [OpenSource, SourceState | undefined]);
   useEffect(() => {

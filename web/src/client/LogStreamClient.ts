@@ -65,8 +65,12 @@ export class LogStreamClient {
   private _status: StreamStatus = 'stopped';
   /** Set by a frame that decides what the next close means (complete, disconnected, a fatal error). */
   private closeIntent: { kind: 'end' | 'fatal' | 'reconnect-now'; message?: string; code?: string } | undefined;
+  /** Whether the socket now open was asked to resume from a cursor (a refusal of `resume` then means that cursor). */
+  private sentResume = false;
   /** How many times a socket was opened again after the first one. */
   reconnects = 0;
+  /** Lines dropped because this client had delivered them already (same epoch, a seq it saw). */
+  duplicates = 0;
 
   constructor(private readonly options: LogStreamClientOptions, private readonly handlers: LogStreamHandlers = {}) {}
 
@@ -113,6 +117,7 @@ export class LogStreamClient {
 
   private open(): void {
     this.closeIntent = undefined;
+    this.sentResume = this.lastCursor !== undefined;
     this.setStatus('connecting', { attempt: this.attempt });
     const factory = this.options.socketFactory ?? ((url: string) => {
       const ws = new WebSocket(url);
@@ -167,6 +172,10 @@ export class LogStreamClient {
         this.deliver([frame]);
         return;
       case 'error': {
+        if (frame.code === 'invalid_parameter' && frame.parameter === 'resume' && this.sentResume) {
+          this.resumeRefused(frame);
+          return;
+        }
         const fatal = frame.code !== undefined && FATAL_ERROR_CODES.has(frame.code);
         this.closeIntent = fatal ? { kind: 'fatal', message: frame.message, code: frame.code } : undefined;
         this.handlers.onError?.(frame, fatal);
@@ -188,12 +197,34 @@ export class LogStreamClient {
     }
   }
 
+  /**
+   * The server would not resume from the cursor (it names another container now, or a format this server does not
+   * read). Asking again with it cannot help, ending the view would be worse: reconnect at once without it (the
+   * tail), after a gap row that says the position was lost, so the hole is visible. The tail's lines the view
+   * already holds are dropped by their identity (LogBuffer) or their seq (below).
+   */
+  private resumeRefused(frame: ErrorFrame): void {
+    this.lastCursor = undefined;
+    this.handlers.onError?.(frame, false);
+    const request = this.options.request;
+    const message = `The position could not be resumed (${frame.message}); reading the latest lines instead, lines written meanwhile may be missing here.`;
+    const gap: LogFrame = {
+      type: 'log', data: message, message, timestamp: new Date().toISOString(), level: 'unknown',
+      source_type: request.sourceType, source_id: request.resourceId ?? request.hostId ?? '',
+      gap: { missed: -1, reason: 'resume_refused' }, metadata: { gap_reason: 'resume_refused' },
+    };
+    this.handlers.onEntries?.([{ kind: 'gap', frame: gap }]);
+    // The server answered: it is up, so the next try goes at once, not after a grown backoff.
+    this.attempt = 0;
+    this.closeIntent = { kind: 'reconnect-now', message: 'resume refused; reading the tail' };
+  }
+
   private deliver(frames: LogFrame[]): void {
     const out: ReceivedEntry[] = [];
     for (const frame of frames) {
       const kind = entryKind(frame);
       if (kind === 'line' && frame.seq !== undefined && frame.epoch !== undefined) {
-        if (frame.epoch === this.lastEpoch && frame.seq <= this.lastSeq) continue;
+        if (frame.epoch === this.lastEpoch && frame.seq <= this.lastSeq) { this.duplicates++; continue; }
         this.lastEpoch = frame.epoch;
         this.lastSeq = frame.seq;
       }
