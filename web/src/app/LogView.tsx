@@ -1,6 +1,8 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { AUTH_ERROR_CODES, buildDownloadUrl, type LogRow } from '../client';
+import { AUTH_ERROR_CODES, type LogRow } from '../client';
+import { ApiError } from './api';
+import { downloadLog } from './download';
 import { useLogStreams, type SourceState } from '../react';
 import { Row, type RowOptions } from './Row';
 import { sourceKey, toRequest, type OpenSource, type QueryState } from './viewState';
@@ -80,7 +82,7 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
       last: () => { const v = streams.buffer.view; for (let i = v.length - 1; i >= 0; i--) if (v[i].kind === 'line') return v[i].frame.message; return undefined; },
       lines: () => streams.buffer.view.filter((r) => r.kind === 'line').map((r) => r.frame.message),
       rows: () => streams.buffer.view.map((r) => ({ kind: r.kind, source: r.source, message: r.frame.message, timestamp: r.frame.timestamp, level: r.frame.level, gap: r.frame.gap, replica: r.frame.metadata?.task_name ?? r.frame.metadata?.replica })),
-      stats: () => ({ held: streams.buffer.length, added: streams.buffer.added, dropped: streams.buffer.dropped, duplicates: streams.buffer.duplicates, rendered: document.querySelectorAll('.rows .row').length, waiting, paused: !!paused, sources: streams.sources }),
+      stats: () => ({ held: streams.buffer.length, bytes: streams.buffer.bytes, added: streams.buffer.added, dropped: streams.buffer.dropped, duplicates: streams.duplicates(), rendered: document.querySelectorAll('.rows .row').length, waiting, paused: !!paused, sources: streams.sources }),
     };
   });
 
@@ -97,7 +99,17 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
 
   const apply = (e: React.FormEvent) => { e.preventDefault(); setPaused(undefined); onQuery(draft); };
   const single = sources.length === 1 ? sources[0] : undefined;
-  const downloadHref = (format: 'text' | 'ndjson') => single ? buildDownloadUrl(toRequest(single, query, 0), location.origin, format, token) : undefined;
+  const [download, setDownload] = useState<{ state: 'busy' | 'done' | 'error'; text: string }>();
+  const startDownload = (format: 'text' | 'ndjson') => {
+    if (!single || download?.state === 'busy') return;
+    setDownload({ state: 'busy', text: 'downloading…' });
+    downloadLog(toRequest(single, query, 0), format, tokenRef.current).then(
+      (r) => setDownload({ state: 'done', text: r.truncated ? `saved ${r.fileName}, cut by the server's limit: ${r.truncated}` : `saved ${r.fileName}` }),
+      (e: unknown) => {
+        if (e instanceof ApiError && e.status === 401) onAuthError(`${e.code}: ${e.message}`);
+        setDownload({ state: 'error', text: `download failed: ${e instanceof ApiError ? `${e.message} (${e.code})` : String(e)}` });
+      });
+  };
   const shown = banner(states);
 
   return (
@@ -137,9 +149,15 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
         <label>keep <select value={keep} aria-label="Lines kept" onChange={(e) => { const n = Number(e.target.value); sessionStorage.setItem('logsmigration.keep', String(n)); setKeep(n); }}>
           {KEEP_CHOICES.map((n) => <option key={n} value={n}>{n.toLocaleString('en')}</option>)}
         </select> lines</label>
-        {single && <span className="downloads">download <a href={downloadHref('text')} download>text</a> · <a href={downloadHref('ndjson')} download>ndjson</a></span>}
+        {single && (
+          <span className="downloads" title="The lines of this view's filter and range, from the server. The server caps a download (by default 1,000,000 lines or 256 MiB); a cut file ends with a line saying so.">
+            download <button type="button" className="link" data-format="text" disabled={download?.state === 'busy'} onClick={() => startDownload('text')}>text</button>
+            {' · '}<button type="button" className="link" data-format="ndjson" disabled={download?.state === 'busy'} onClick={() => startDownload('ndjson')}>ndjson</button>
+            {download && <span className={`download-status download-${download.state}`} role="status">{download.text}</span>}
+          </span>
+        )}
         <span className="counts" aria-live="polite">
-          {streams.rows.length.toLocaleString('en')} lines{streams.dropped > 0 ? ` · ${streams.dropped.toLocaleString('en')} older dropped (keeping ${keep.toLocaleString('en')})` : ''}
+          {streams.rows.length.toLocaleString('en')} lines{streams.dropped > 0 ? ` · ${streams.dropped.toLocaleString('en')} older dropped (${streams.buffer.droppedFor === 'bytes' ? `keeping at most ${Math.round(streams.buffer.maxBytes / 2 ** 20)} MiB` : `keeping ${keep.toLocaleString('en')} lines`})` : ''}
         </span>
       </div>
       {shown && <div className={`banner banner-${shown.kind}`} role="status">{shown.text}</div>}
