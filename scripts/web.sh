@@ -48,6 +48,22 @@ cmd_unit() {
   fi
 }
 
+# The process groups the browser tests started (the service, Chromium) that are still alive because the runner was
+# killed before its own cleanup: only pids the runner wrote, and only if they still are the service or Chromium.
+kill_leftovers() {
+  local file=$1 pid cmd
+  [[ -s $file ]] || return 0
+  while read -r pid; do
+    [[ $pid =~ ^[0-9]+$ ]] || continue
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+    if [[ $cmd == *LogsMigration.Api* || $cmd == *chromium* ]]; then
+      log "killing process group $pid left by the browser tests: ${cmd:0:80}"
+      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done <"$file"
+  rm -f "$file"
+}
+
 cmd_browser() {
   local engine=${1:?usage: web.sh browser unix:///path/docker.sock} out status=0
   mkdir -p "$results"
@@ -56,7 +72,12 @@ cmd_browser() {
   # A build that fails is a failure of the browser tests, never a run against a stale build.
   dotnet build src/Api -c Release -v quiet -nologo >&2 || { echo "0 1"; return; }
   out="$results/browser.log"
-  (cd web && LOGS_WEB_DOCKER="$engine" timeout 1500 node e2e/run.mjs) 2>&1 | tee "$out" >&2 || status=$?
+  local pids="$results/e2e.pids"
+  rm -f "$pids"
+  # Every test runs here (LOGS_WEB_ONLY is a developer's pick, never the suite's). On a timeout node gets SIGTERM and
+  # stops the service and Chromium itself; SIGKILL 30 s later if it hangs, and then what it left is killed below.
+  (cd web && env -u LOGS_WEB_ONLY LOGS_WEB_DOCKER="$engine" LOGS_WEB_PIDFILE="$pids" timeout --kill-after=30 2400 node e2e/run.mjs) 2>&1 | tee "$out" >&2 || status=$?
+  kill_leftovers "$pids"
   local summary
   summary=$(grep -o 'web browser tests: [0-9]* passed, [0-9]* failed' "$out" | tail -n 1 || true)
   if [[ -z $summary ]]; then echo "0 1"; return; fi
