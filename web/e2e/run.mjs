@@ -192,6 +192,26 @@ test('merged stack view: two services in timestamp order, each its own colour; s
   await page.context().close();
 });
 
+test('side by side: two services in panes of their own, each pane only its lines, both following live; screenshot', async () => {
+  const [a, b] = [`${names.stack}_api`, `${names.stack}_worker`];
+  const page = await openPage(`?src=service:local:${a}&src=service:local:${b}`);
+  await eventually('lines of both services', async () => new Set((await model(page)).filter((r) => r.kind === 'line').map((r) => r.source)).size === 2, 60_000);
+  await page.locator('input[name=panes]').check();
+  await eventually('two panes', async () => (await page.locator('.panes .pane').count()) === 2);
+  for (const svc of [a, b]) {
+    const pane = page.locator(`.pane[data-source="service:local:${svc}"]`);
+    let labels = [];
+    await eventually(`lines in the pane of ${svc}`, async () => { labels = await pane.locator('.row .src').allInnerTexts(); return labels.length >= 3; }, 30_000);
+    assert(labels.every((l) => l.startsWith(svc)), `the pane of ${svc} shows lines of ${labels.find((l) => !l.startsWith(svc))}`);
+  }
+  // Both panes follow the end: a line newer than now reaches each of them.
+  const newest = async (svc) => Math.max(...(await page.locator(`.pane[data-source="service:local:${svc}"] .row`).allInnerTexts()).map(numberOf).filter((n) => n !== undefined));
+  const before = { [a]: await newest(a), [b]: await newest(b) };
+  await eventually('both panes to move on', async () => (await newest(a)) > before[a] && (await newest(b)) > before[b], 30_000);
+  await page.screenshot({ path: path.join(out, 'panes.png') });
+  await page.context().close();
+});
+
 test('a stack opened from the list: the server merges its services, each labelled and in its own colour; screenshot', async () => {
   const page = await openPage();
   await page.locator(`button.open[data-kind=stack][data-id="${names.stack}"]`).click({ timeout: 30_000 });

@@ -39,17 +39,20 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
   const [draft, setDraft] = useState(query);
   useEffect(() => setDraft(query), [query]);
   const filterInput = useRef<HTMLInputElement>(null);
-  const scroller = useRef<HTMLDivElement>(null);
 
   const streamSources = useMemo(() => sources.map((s) => ({ key: sourceKey(s), request: toRequest(s, query, 200) })), [sources, query]);
   const tokenRef = useRef(token);
   tokenRef.current = token;
   const streams = useLogStreams(streamSources, { token: () => tokenRef.current, maxLines: keep });
   const merged = sources.length > 1;
+  // Side by side: one pane per source (the same rows, split), instead of the merged timestamp-ordered list.
+  const [sideBySide, setSideBySide] = useState(() => sessionStorage.getItem('logsmigration.panes') === '1');
+  const panes = merged && sideBySide;
 
   const labels = useMemo(() => new Map(sources.map((s, i) => [sourceKey(s), { label: s.id, colour: i % 8 }])), [sources]);
   // Highlights come from the server's `matches` only (src/app/highlight.ts says why).
   const options: RowOptions = useMemo(() => ({ timestamps, labels, merged }), [timestamps, labels, merged]);
+  const paneOptions: RowOptions = useMemo(() => ({ timestamps, labels, merged: false }), [timestamps, labels]);
 
   const states = sources.map((s) => [s, streams.sources[sourceKey(s)]] as [OpenSource, SourceState | undefined]);
   useEffect(() => {
@@ -61,20 +64,9 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
 
   const rows = paused ? paused.rows : streams.rows;
   const waiting = paused ? streams.added - paused.added : 0;
+  const paneRows = useMemo(() => (panes ? new Map(sources.map((src) => [sourceKey(src), rows.filter((r) => r.source === sourceKey(src))])) : undefined), [panes, sources, rows]);
   const pause = () => setPaused((p) => p ?? { rows: streams.rows.slice(), added: streams.added });
   const live = () => { setPaused(undefined); };
-
-  const virtualizer = useVirtualizer({
-    count: rows.length,
-    getScrollElement: () => scroller.current,
-    estimateSize: () => 20,
-    overscan: 15,
-    getItemKey: (i) => rows[i]?.id ?? i,
-  });
-
-  useEffect(() => {
-    if (!paused && rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
-  }, [rows, paused, virtualizer]);
 
   // The page's own model, for the browser tests (and for anyone debugging in the console).
   useEffect(() => {
@@ -146,6 +138,7 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
         {paused && <button type="button" className="jump" onClick={live} title="End">Jump to live ↓</button>}
         <label><input type="checkbox" checked={timestamps} onChange={(e) => setTimestamps(e.target.checked)} />timestamps</label>
         <label><input type="checkbox" checked={wrap} onChange={(e) => setWrap(e.target.checked)} />wrap</label>
+        {merged && <label><input type="checkbox" name="panes" checked={sideBySide} onChange={(e) => { sessionStorage.setItem('logsmigration.panes', e.target.checked ? '1' : '0'); setSideBySide(e.target.checked); }} />side by side</label>}
         <label>keep <select value={keep} aria-label="Lines kept" onChange={(e) => { const n = Number(e.target.value); sessionStorage.setItem('logsmigration.keep', String(n)); setKeep(n); }}>
           {KEEP_CHOICES.map((n) => <option key={n} value={n}>{n.toLocaleString('en')}</option>)}
         </select> lines</label>
@@ -162,20 +155,49 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
       </div>
       {shown && <div className={`banner banner-${shown.kind}`} role="status">{shown.text}</div>}
       {states.map(([s, st]) => st?.progress && st.progress.state === 'scanning' ? <div key={sourceKey(s)} className="banner banner-info">{s.id}: searching history, back to {st.progress.scanned_back_to}, {st.progress.found} found…</div> : null)}
-      <div className="rows" ref={scroller} onWheel={(e) => { if (e.deltaY < 0 && !paused) pause(); }} role="table" aria-label="Log lines" tabIndex={0}>
-        <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>
-          {virtualizer.getVirtualItems().map((item) => {
-            const row = rows[item.index];
-            if (!row) return null;
-            return (
-              <div key={item.key} data-index={item.index} ref={virtualizer.measureElement} className="vrow" style={{ transform: `translateY(${item.start}px)` }}>
-                <Row row={row} options={options} />
-              </div>
-            );
-          })}
+      {panes ? (
+        <div className="panes" style={{ gridTemplateColumns: `repeat(${sources.length}, minmax(0, 1fr))` }}>
+          {sources.map((src) => (
+            <div key={sourceKey(src)} className="pane" data-source={sourceKey(src)}>
+              <div className={`pane-title c${labels.get(sourceKey(src))?.colour ?? 0}`}>{src.kind} {src.id}</div>
+              <RowList rows={paneRows?.get(sourceKey(src)) ?? []} options={paneOptions} paused={!!paused} onScrollUp={pause} label={`Log lines of ${src.kind} ${src.id}`} />
+            </div>
+          ))}
         </div>
-        {rows.length === 0 && <p className="muted empty">No lines yet.</p>}
-      </div>
+      ) : <RowList rows={rows} options={options} paused={!!paused} onScrollUp={pause} label="Log lines" />}
     </section>
+  );
+}
+
+/** The rows of a view (or of one pane), virtual: only what is on screen is rendered; follows the end unless paused. */
+function RowList({ rows, options, paused, onScrollUp, label }: { rows: readonly LogRow[]; options: RowOptions; paused: boolean; onScrollUp(): void; label: string }) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => 20,
+    overscan: 15,
+    getItemKey: (i) => rows[i]?.id ?? i,
+  });
+
+  useEffect(() => {
+    if (!paused && rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+  }, [rows, paused, virtualizer]);
+
+  return (
+    <div className="rows" ref={scroller} onWheel={(e) => { if (e.deltaY < 0 && !paused) onScrollUp(); }} role="table" aria-label={label} tabIndex={0}>
+      <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>
+        {virtualizer.getVirtualItems().map((item) => {
+          const row = rows[item.index];
+          if (!row) return null;
+          return (
+            <div key={item.key} data-index={item.index} ref={virtualizer.measureElement} className="vrow" style={{ transform: `translateY(${item.start}px)` }}>
+              <Row row={row} options={options} />
+            </div>
+          );
+        })}
+      </div>
+      {rows.length === 0 && <p className="muted empty">No lines yet.</p>}
+    </div>
   );
 }
