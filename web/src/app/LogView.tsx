@@ -92,6 +92,9 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
   const apply = (e: React.FormEvent) => { e.preventDefault(); setPaused(undefined); onQuery(draft); };
   const single = sources.length === 1 ? sources[0] : undefined;
   const [download, setDownload] = useState<{ state: 'busy' | 'done' | 'error'; text: string }>();
+  // A finished download's message belongs to the view it was made of.
+  const downloadScope = `${single ? sourceKey(single) : ''}|${JSON.stringify(query)}`;
+  useEffect(() => setDownload((d) => (d?.state === 'busy' ? d : undefined)), [downloadScope]);
   const startDownload = (format: 'text' | 'ndjson') => {
     if (!single || download?.state === 'busy') return;
     setDownload({ state: 'busy', text: 'downloading…' });
