@@ -49,16 +49,17 @@ cmd_unit() {
 }
 
 # The process groups the browser tests started (the service, Chromium) that are still alive because the runner was
-# killed before its own cleanup: only pids the runner wrote, and only if they still are the service or Chromium.
+# killed before its own cleanup: only groups the runner wrote, and only if a member of the group (the leader may be
+# gone, a child still holding the port) still is the service or Chromium. The whole group is killed, never a lone pid.
 kill_leftovers() {
-  local file=$1 pid cmd
+  local file=$1 pid members
   [[ -s $file ]] || return 0
   while read -r pid; do
     [[ $pid =~ ^[0-9]+$ ]] || continue
-    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
-    if [[ $cmd == *LogsMigration.Api* || $cmd == *chromium* ]]; then
-      log "killing process group $pid left by the browser tests: ${cmd:0:80}"
-      kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+    members=$(ps -e -o pgid=,pid=,args= | awk -v g="$pid" '$1 == g { $1 = ""; print }') || true
+    if grep -q -e 'LogsMigration.Api' -e 'chromium' <<<"$members"; then
+      log "killing process group $pid left by the browser tests: $(head -c 80 <<<"$members" | head -n 1)"
+      kill -KILL -- "-$pid" 2>/dev/null || true
     fi
   done <"$file"
   rm -f "$file"

@@ -11,7 +11,7 @@ export const repoRoot = path.resolve(new URL('.', import.meta.url).pathname, '..
 
 // --- cleanup: every process group this run started ends with it, whatever ends the run ---
 // The service and Chromium run in process groups of their own; on exit, on SIGINT/SIGTERM/SIGHUP and on an uncaught
-// error each group gets SIGKILL (after the registered cleanups had their chance), so a failed or interrupted run
+// error each group gets SIGKILL (before the registered cleanups remove the workloads), so a failed or interrupted run
 // leaves neither running. LOGS_WEB_PIDFILE lists the groups while they live: scripts/web.sh kills what is left in it
 // if this process itself was killed (SIGKILL cannot be caught).
 const groups = new Set();
@@ -23,10 +23,13 @@ function writePidFile() {
 }
 export function trackGroup(pid) { groups.add(pid); writePidFile(); }
 export function untrackGroup(pid) { groups.delete(pid); writePidFile(); }
-/** Signals a whole process group (the leader's pid), or the process alone when it leads none. */
+/**
+ * Signals a whole process group by its leader's pid (every group here is one: the service and Chromium are spawned
+ * detached). Never the pid alone: once the leader has exited its pid may belong to an unrelated process, while the
+ * group's id stays reserved as long as a member lives.
+ */
 export function killGroup(pid, signal) {
-  try { process.kill(-pid, signal); return true; } catch { /* no such group */ }
-  try { process.kill(pid, signal); return true; } catch { return false; }
+  try { process.kill(-pid, signal); return true; } catch { return false; }
 }
 /** Runs at the end of the run however it ends (synchronous work only on exit: removing containers is). */
 export function onCleanup(fn) { cleanups.push(fn); }
@@ -34,10 +37,12 @@ let cleaned = false;
 function cleanupNow() {
   if (cleaned) return;
   cleaned = true;
-  for (const fn of cleanups.splice(0).reverse()) { try { fn(); } catch { /* keep going */ } }
+  // The processes first (a service still running would watch, and log errors about, the containers going away),
+  // then the workloads.
   for (const pid of groups) killGroup(pid, 'SIGKILL');
   groups.clear();
   writePidFile();
+  for (const fn of cleanups.splice(0).reverse()) { try { fn(); } catch { /* keep going */ } }
 }
 /** Installs the exit and signal handlers (run.mjs does, first thing). */
 export function installCleanup() {
@@ -127,11 +132,22 @@ export async function freePort() {
   return tryListen(0);
 }
 
-/** Waits for a condition itself (never a fixed sleep), polling, with a generous timeout. */
+// --- the running test's abort: a test that timed out must stop before the next one starts ---
+// Promise.race cannot cancel a test: after its timeout the runner aborts this signal, and every wait of the harness
+// (eventually, the service's start and stop) throws at its next check, so the test ends instead of restarting or
+// killing the service under the next test.
+let testSignal;
+export function setTestSignal(signal) { testSignal = signal; }
+export function throwIfAborted() {
+  if (testSignal?.aborted) throw new Error(`aborted: ${testSignal.reason?.message ?? testSignal.reason ?? 'the test timed out'}`);
+}
+
+/** Waits for a condition itself (never a fixed sleep), polling, with a generous timeout; throws once the test is aborted. */
 export async function eventually(what, fn, timeoutMs = 30_000, everyMs = 100) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
+    throwIfAborted();
     try {
       const value = await fn();
       if (value) return value;
@@ -150,6 +166,7 @@ export class ServiceProcess {
   get origin() { return `http://127.0.0.1:${this.port}`; }
 
   async start() {
+    throwIfAborted();
     const dir = path.join(repoRoot, 'src', 'Api', 'bin', this.configuration, 'net10.0');
     const env = {
       ...process.env,
@@ -202,6 +219,7 @@ export class ServiceProcess {
    * service's process group; SIGKILL follows when it has not exited within `graceMs`.
    */
   async stop(signal = 'SIGTERM', graceMs = 30_000) {
+    throwIfAborted();
     if (!this.group || !this.group.running) return;
     const ended = await this.group.stop(signal, graceMs);
     if (ended.killed) console.log(`  the service ignored ${signal} for ${graceMs / 1000} s: killed`);
