@@ -184,6 +184,45 @@ describe('LogStreamClient and LogBuffer: a refused resume cursor', () => {
     expect(t.client.cursor).toBe('cur-4');
   });
 
+  it('owes a gap row until a line with a cursor arrives: the tail socket dropping before its first line reconnects with a row again', () => {
+    const t = setup();
+    const gaps = () => t.entries.filter((e) => e.kind === 'gap').map((e) => e.frame.gap?.reason);
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().send({ type: 'batch', entries: [line(1), line(2), line(3)], count: 3 });
+    t.rec.last().drop(1006);
+    vi.advanceTimersByTime(375);
+    t.rec.last().send({ type: 'error', code: 'invalid_parameter', parameter: 'resume', message: 'The cursor names another container.' });
+    t.rec.last().drop(4400);
+    vi.advanceTimersByTime(200);
+    expect(gaps()).toEqual(['resume_refused']);
+    // The tail socket drops before its first line: the view still holds no position, and the next tail is a new hole.
+    expect(t.rec.last().params.get('resume')).toBeNull();
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().drop(1006);
+    vi.advanceTimersByTime(1_000);
+    expect(t.rec.sockets).toHaveLength(4);
+    expect(t.rec.last().params.get('resume')).toBeNull();
+    expect(gaps()).toEqual(['resume_refused', 'resume_refused']);
+    expect(t.entries[t.entries.length - 1].frame.message).toMatch(/could not be resumed/);
+    expect(t.client.gapOwed).toBe(true);
+    // A line with a cursor settles the debt: the next reconnect resumes from it, without a row.
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().send({ type: 'batch', entries: [line(9, { epoch: 'e2' })], count: 1 });
+    t.rec.last().drop(1006);
+    vi.advanceTimersByTime(1_000);
+    expect(t.rec.last().params.get('resume')).toBe('cur-9');
+    expect(gaps()).toEqual(['resume_refused', 'resume_refused']);
+    expect(t.client.gapOwed).toBe(false);
+  });
+
+  it('a socket that drops before any line was shown reconnects with the tail and no row (nothing was lost in the view)', () => {
+    const t = setup();
+    t.rec.last().drop(1006);
+    vi.advanceTimersByTime(1_000);
+    expect(t.rec.sockets).toHaveLength(2);
+    expect(t.entries.filter((e) => e.kind === 'gap')).toEqual([]);
+  });
+
   it('a refusal of another parameter, or of resume on a connection that sent none, stays fatal', () => {
     const filter = setup();
     filter.rec.last().send({ type: 'error', code: 'invalid_parameter', parameter: 'filter', message: 'bad regex' });
