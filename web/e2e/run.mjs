@@ -23,9 +23,9 @@ const token = mintToken(key, 'viewer');
 const service = new ServiceProcess({ engine, key, port: await freePort() });
 const names = {
   levels: 'web-e2e-levels', counter: 'web-e2e-counter', rotate: 'web-e2e-rotate', fast: 'web-e2e-fast', svc: 'web-e2e-svc', stack: 'web-e2e-shop',
-  hostile: 'web-e2e-hostile', recreated: 'web-e2e-recreated', outage: 'web-e2e-outage', newcomer: 'web-e2e-newcomer',
+  hostile: 'web-e2e-hostile', busy: 'web-e2e-busy', recreated: 'web-e2e-recreated', outage: 'web-e2e-outage', newcomer: 'web-e2e-newcomer',
 };
-const containerNames = [names.levels, names.counter, names.rotate, names.fast, names.hostile, names.recreated, names.outage, names.newcomer];
+const containerNames = [names.busy, names.levels, names.counter, names.rotate, names.fast, names.hostile, names.recreated, names.outage, names.newcomer];
 // However the run ends (a failure, Ctrl-C, a SIGTERM from a timeout), the workloads go with it.
 onCleanup(() => {
   for (const n of containerNames) removeContainer(engine, n);
@@ -218,6 +218,30 @@ test('side by side: two services in panes of their own, each pane only its lines
   await page.screenshot({ path: path.join(out, 'panes.png') });
   await page.context().close();
 });
+
+test('side by side: a quiet source\'s lines pushed out of the shared buffer by a busy one are said so in its pane', () => removingAfter(names.busy, async () => {
+  // About 2,000 lines/s next to the levels container's 10: with 1,000 lines kept the busy one soon holds them all.
+  startContainer(engine, names.busy, 'i=0; while true; do seq $i $((i+199)) | sed "s/^/busy n=/"; i=$((i+200)); sleep 0.1; done');
+  const [busy, quiet] = [`container:local:${names.busy}`, `container:local:${names.levels}`];
+  const page = await openPage(`?src=${busy}&src=${quiet}`);
+  await page.locator('input[name=panes]').check();
+  await page.locator('select[aria-label="Lines kept"]').selectOption('1000');
+  await eventually('lines of both sources', async () => new Set((await model(page)).filter((r) => r.kind === 'line').map((r) => r.source)).size === 2, 60_000);
+  const dropped = await eventually('lines of the quiet source dropped', async () => {
+    const n = (await stats(page)).droppedBySource?.[quiet] ?? 0;
+    return n > 0 ? n : undefined;
+  }, 60_000);
+  const row = page.locator(`.pane[data-source="${quiet}"] .pane-dropped`);
+  let text = '';
+  // The screen follows the model within a publication (100 ms): the count shown catches up with the one read.
+  await eventually('the quiet pane to say how many of its lines were dropped', async () => {
+    text = (await row.count()) ? await row.innerText() : '';
+    return Number(/^([\d,]+) older lines dropped$/.exec(text)?.[1]?.replaceAll(',', '')) >= dropped;
+  }, 30_000).catch(() => {});
+  assert(Number(/^([\d,]+) older lines dropped$/.exec(text)?.[1]?.replaceAll(',', '')) >= dropped, `the quiet pane says "${text}", the buffer had dropped ${dropped} of its rows`);
+  assert((await page.locator(`.pane[data-source="${busy}"] .pane-dropped`).count()) === 1, 'the busy pane does not say its lines were dropped');
+  await page.context().close();
+}));
 
 test('a stack opened from the list: the server merges its services, each labelled and in its own colour; screenshot', async () => {
   const page = await openPage();

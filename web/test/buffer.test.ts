@@ -29,6 +29,16 @@ describe('LogBuffer', () => {
     expect(b.duplicates).toBe(1);
   });
 
+  it('counts the rows it drops per source: a busy source pushing out a quiet one\'s lines is said for the quiet one', () => {
+    const b = new LogBuffer(4);
+    b.add('quiet', [entry(1), entry(2)]);
+    b.add('busy', [3, 4, 5, 6, 7].map((n) => entry(n, { message: `busy ${n}` })));
+    expect(b.view.map((r) => r.source)).toEqual(['busy', 'busy', 'busy', 'busy']);
+    expect([b.droppedFrom('quiet'), b.droppedFrom('busy'), b.droppedFrom('other'), b.dropped]).toEqual([2, 1, 0, 3]);
+    b.clear();
+    expect(b.droppedFrom('quiet')).toBe(0);
+  });
+
   it('forgets the identity of a dropped line', () => {
     const b = new LogBuffer(1);
     b.add('a', [entry(1), entry(2)]);

@@ -52,6 +52,11 @@ export class LogBuffer {
   private listeners = new Set<() => void>();
   /** Rows dropped because the buffer was full. */
   dropped = 0;
+  /**
+   * Rows dropped per source: in a merged buffer a busy source pushes a quiet one's lines out, and a pane of the quiet
+   * one must say so even though its own lines are few.
+   */
+  private droppedBySource = new Map<string, number>();
   /** Every row ever added (lines, gaps and notices). */
   added = 0;
   /** Lines refused as already held. */
@@ -74,6 +79,8 @@ export class LogBuffer {
   }
 
   get length(): number { return this.rows.length; }
+  /** How many of `source`'s rows were dropped as the oldest (0 for a source never trimmed). */
+  droppedFrom(source: string): number { return this.droppedBySource.get(source) ?? 0; }
   /** The rows in order. The array is the buffer's own: copy it to keep a snapshot. */
   get view(): readonly LogRow[] { return this.rows; }
 
@@ -86,6 +93,7 @@ export class LogBuffer {
     this.rows = [];
     this.identities.clear();
     this.lastKey.clear();
+    this.droppedBySource.clear();
     this.dropped = this.added = this.duplicates = this.bytes = 0;
     this.droppedFor = undefined;
     this.emit();
@@ -144,6 +152,7 @@ export class LogBuffer {
     if (excess === 0) return;
     const removed = rows.splice(0, excess);
     for (const row of removed) {
+      this.droppedBySource.set(row.source, (this.droppedBySource.get(row.source) ?? 0) + 1);
       if (row.kind === 'line') {
         this.identities.delete(`${row.source}\u0000${row.frame.timestamp}\u0000${row.frame.stream ?? ''}\u0000${row.frame.message}`);
       }
