@@ -48,6 +48,23 @@ cmd_unit() {
   fi
 }
 
+# The process groups the browser tests started (the service, Chromium) that are still alive because the runner was
+# killed before its own cleanup: only groups the runner wrote, and only if a member of the group (the leader may be
+# gone, a child still holding the port) still is the service or Chromium. The whole group is killed, never a lone pid.
+kill_leftovers() {
+  local file=$1 pid members
+  [[ -s $file ]] || return 0
+  while read -r pid; do
+    [[ $pid =~ ^[0-9]+$ ]] || continue
+    members=$(ps -e -o pgid=,pid=,args= | awk -v g="$pid" '$1 == g { $1 = ""; print }') || true
+    if grep -q -e 'LogsMigration.Api' -e 'chromium' <<<"$members"; then
+      log "killing process group $pid left by the browser tests: $(head -c 80 <<<"$members" | head -n 1)"
+      kill -KILL -- "-$pid" 2>/dev/null || true
+    fi
+  done <"$file"
+  rm -f "$file"
+}
+
 cmd_browser() {
   local engine=${1:?usage: web.sh browser unix:///path/docker.sock} out status=0
   mkdir -p "$results"
@@ -56,7 +73,12 @@ cmd_browser() {
   # A build that fails is a failure of the browser tests, never a run against a stale build.
   dotnet build src/Api -c Release -v quiet -nologo >&2 || { echo "0 1"; return; }
   out="$results/browser.log"
-  (cd web && LOGS_WEB_DOCKER="$engine" timeout 1500 node e2e/run.mjs) 2>&1 | tee "$out" >&2 || status=$?
+  local pids="$results/e2e.pids"
+  rm -f "$pids"
+  # Every test runs here (LOGS_WEB_ONLY is a developer's pick, never the suite's). On a timeout node gets SIGTERM and
+  # stops the service and Chromium itself; SIGKILL 30 s later if it hangs, and then what it left is killed below.
+  (cd web && env -u LOGS_WEB_ONLY LOGS_WEB_DOCKER="$engine" LOGS_WEB_PIDFILE="$pids" timeout --kill-after=30 2400 node e2e/run.mjs) 2>&1 | tee "$out" >&2 || status=$?
+  kill_leftovers "$pids"
   local summary
   summary=$(grep -o 'web browser tests: [0-9]* passed, [0-9]* failed' "$out" | tail -n 1 || true)
   if [[ -z $summary ]]; then echo "0 1"; return; fi

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { LogStreamClient, type ReceivedEntry, type StreamStatus } from '../src/client';
+import { LogBuffer, LogStreamClient, type ReceivedEntry, type StreamStatus } from '../src/client';
 import { line, socketRecorder } from './fakeSocket';
 
 function setup(request = { sourceType: 'container' as const, resourceId: 'web-1' }) {
@@ -148,5 +148,99 @@ describe('LogStreamClient', () => {
     vi.advanceTimersByTime(60_000);
     expect(t.rec.sockets).toHaveLength(1);
     expect(t.client.status).toBe('stopped');
+  });
+});
+
+describe('LogStreamClient and LogBuffer: a refused resume cursor', () => {
+  it('reconnects without the cursor (tail), shows a row saying the position was lost, and repeats no line', () => {
+    const t = setup();
+    const buffer = new LogBuffer(100);
+    const held = () => buffer.view.map((r) => (r.kind === 'line' ? r.frame.message : `${r.kind}:${r.frame.gap?.reason}`));
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().send({ type: 'batch', entries: [line(1), line(2), line(3)], count: 3 });
+    buffer.add('a', t.entries.splice(0));
+    t.rec.last().drop(1006);
+    vi.advanceTimersByTime(375);
+    expect(t.rec.last().params.get('resume')).toBe('cur-3');
+    // The server refuses the cursor (a container recreated under the same name, a cursor of another format).
+    t.rec.last().send({ type: 'error', code: 'invalid_parameter', parameter: 'resume', message: 'The cursor names another container.' });
+    t.rec.last().drop(4400);
+    expect(t.client.status).not.toBe('failed');
+    expect(t.errors).toEqual(['invalid_parameter']);
+    vi.advanceTimersByTime(200);
+    expect(t.rec.sockets).toHaveLength(3);
+    expect(t.rec.last().params.get('resume')).toBeNull();
+    expect(t.rec.last().params.get('tail')).toBe('100');
+    // The tail repeats lines the view holds (a new life of the stream: new epoch, so the seq check cannot help).
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().send({ type: 'batch', entries: [line(2, { epoch: 'e2' }), line(3, { epoch: 'e2' }), line(4, { epoch: 'e2' })], count: 3 });
+    buffer.add('a', t.entries.splice(0));
+    expect(held()).toEqual(['line 1', 'line 2', 'line 3', 'gap:resume_refused', 'line 4']);
+    expect(buffer.duplicates).toBe(2);
+    const gap = buffer.view.find((r) => r.kind === 'gap')!;
+    expect(gap.frame.gap?.missed).toBe(-1);
+    expect(gap.frame.message).toContain('The cursor names another container.');
+    expect(t.client.status).toBe('live');
+    expect(t.client.cursor).toBe('cur-4');
+  });
+
+  it('owes a gap row until a line with a cursor arrives: the tail socket dropping before its first line reconnects with a row again', () => {
+    const t = setup();
+    const gaps = () => t.entries.filter((e) => e.kind === 'gap').map((e) => e.frame.gap?.reason);
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().send({ type: 'batch', entries: [line(1), line(2), line(3)], count: 3 });
+    t.rec.last().drop(1006);
+    vi.advanceTimersByTime(375);
+    t.rec.last().send({ type: 'error', code: 'invalid_parameter', parameter: 'resume', message: 'The cursor names another container.' });
+    t.rec.last().drop(4400);
+    vi.advanceTimersByTime(200);
+    expect(gaps()).toEqual(['resume_refused']);
+    // The tail socket drops before its first line: the view still holds no position, and the next tail is a new hole.
+    expect(t.rec.last().params.get('resume')).toBeNull();
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().drop(1006);
+    vi.advanceTimersByTime(1_000);
+    expect(t.rec.sockets).toHaveLength(4);
+    expect(t.rec.last().params.get('resume')).toBeNull();
+    expect(gaps()).toEqual(['resume_refused', 'resume_refused']);
+    expect(t.entries[t.entries.length - 1].frame.message).toMatch(/could not be resumed/);
+    expect(t.client.gapOwed).toBe(true);
+    // A line with a cursor settles the debt: the next reconnect resumes from it, without a row.
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().send({ type: 'batch', entries: [line(9, { epoch: 'e2' })], count: 1 });
+    t.rec.last().drop(1006);
+    vi.advanceTimersByTime(1_000);
+    expect(t.rec.last().params.get('resume')).toBe('cur-9');
+    expect(gaps()).toEqual(['resume_refused', 'resume_refused']);
+    expect(t.client.gapOwed).toBe(false);
+  });
+
+  it('a socket that drops before any line was shown reconnects with the tail and no row (nothing was lost in the view)', () => {
+    const t = setup();
+    t.rec.last().drop(1006);
+    vi.advanceTimersByTime(1_000);
+    expect(t.rec.sockets).toHaveLength(2);
+    expect(t.entries.filter((e) => e.kind === 'gap')).toEqual([]);
+  });
+
+  it('a refusal of another parameter, or of resume on a connection that sent none, stays fatal', () => {
+    const filter = setup();
+    filter.rec.last().send({ type: 'error', code: 'invalid_parameter', parameter: 'filter', message: 'bad regex' });
+    filter.rec.last().drop(4400);
+    vi.advanceTimersByTime(60_000);
+    expect([filter.rec.sockets.length, filter.client.status]).toEqual([1, 'failed']);
+
+    const noCursor = setup();
+    noCursor.rec.last().send({ type: 'error', code: 'invalid_parameter', parameter: 'resume', message: '?' });
+    noCursor.rec.last().drop(4400);
+    vi.advanceTimersByTime(60_000);
+    expect([noCursor.rec.sockets.length, noCursor.client.status]).toEqual([1, 'failed']);
+  });
+
+  it('counts the lines it drops as already delivered (same epoch, seq seen)', () => {
+    const t = setup();
+    t.rec.last().send({ type: 'batch', entries: [line(1), line(2)], count: 2 });
+    t.rec.last().send({ type: 'batch', entries: [line(2), line(3)], count: 2 });
+    expect(t.client.duplicates).toBe(1);
   });
 });

@@ -79,6 +79,17 @@ describe('useUnifiedLogStream', () => {
     expect(latest.dropped).toBe(1);
   });
 
+  it('keeps at most maxBytes of lines too, dropping the oldest', () => {
+    const rec = socketRecorder();
+    render({ sourceType: 'container', resourceId: 'c', maxBytes: 40_000, socketFactory: rec.factory, endpoint: { origin: 'http://svc.test' } });
+    const long = (n: number) => line(n, { message: `${n} ${'j'.repeat(5_000)}`, data: `${n} ${'j'.repeat(5_000)}` });
+    act(() => rec.last().send({ type: 'batch', entries: [1, 2, 3, 4, 5, 6].map(long), count: 6 }));
+    flush();
+    // About 30 KB a line (5,000 UTF-16 characters held as message, identity and data): one fits in 40,000 bytes, not two.
+    expect(latest.logs.map((l) => l.message.split(' ')[0])).toEqual(['6']);
+    expect(latest.dropped).toBe(5);
+  });
+
   it('reports a fatal error and opens nothing while disabled', () => {
     const rec = socketRecorder();
     render({ sourceType: 'container', resourceId: 'c', socketFactory: rec.factory, endpoint: { origin: 'http://svc.test' } });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeToken, storedToken, takeTokenFromFragment } from '../src/app/auth';
 import { readViewState, toRequest, writeViewState } from '../src/app/viewState';
+import { highlightSegments } from '../src/app/highlight';
 
 describe('the token in the URL fragment', () => {
   it('is stored in sessionStorage and removed from the address, keeping the rest of the URL', () => {
@@ -38,5 +39,33 @@ describe('the shareable view state', () => {
     expect(toRequest({ kind: 'daemon', host: 'edge', id: 'edge' }, q, 200)).toMatchObject({
       sourceType: 'daemon', resourceId: 'edge', hostId: 'edge', tail: 200, timestamps: false, follow: false, filter: 'error', progress: true,
     });
+  });
+});
+
+describe('highlights', () => {
+  it('come from the server\'s matches spans only, clamped, sorted and merged', () => {
+    const text = (segs: { text: string; mark: boolean }[]) => segs.map((s) => (s.mark ? `[${s.text}]` : s.text)).join('');
+    expect(text(highlightSegments('payment failed error', [[15, 20], [0, 7]]))).toBe('[payment] failed [error]');
+    expect(text(highlightSegments('abcdef', [[1, 4], [2, 5], [-3, 1], [5, 99], [4, 4]]))).toBe('[a][bcde][f]');
+    expect(text(highlightSegments('plain', undefined))).toBe('plain');
+    expect(text(highlightSegments('plain', [[Number.NaN, 2]]))).toBe('plain');
+  });
+
+  it('mark only the server\'s spans: on a line where a backtracking (a+)+$ would stall, the last run alone is marked', async () => {
+    const { createElement } = await import('react');
+    const { renderToStaticMarkup } = await import('react-dom/server');
+    const { Row } = await import('../src/app/Row');
+    const a = 'a'.repeat(40);
+    // The server (linear) matches `(a+)+$` at the last run of a's; the first run, followed by a b, is where a
+    // backtracking engine would spend 2^40 steps. The row renders what the frame says, nothing of its own.
+    const message = `n=1 ${a}b ${a}`;
+    const frame = { type: 'log', data: message, message, timestamp: '2026-12-01T10:00:00Z', level: 'info', source_type: 'container', source_id: 'x' };
+    const row = (extra: object) => ({ id: 1, source: 's', kind: 'line' as const, key: 't', frame: { ...frame, ...extra } as never });
+    const options = { timestamps: false, labels: new Map(), merged: false };
+    const html = (extra: object) => renderToStaticMarkup(createElement(Row, { row: row(extra), options }));
+    expect(html({})).not.toContain('<mark>');
+    const start = message.length - 40;
+    expect(html({ matches: [[start, message.length]] })).toContain(`n=1 ${a}b <mark>${a}</mark></span>`);
+    expect(html({ matches: [[start, message.length]] }).match(/<mark>/g)).toHaveLength(1);
   });
 });

@@ -52,8 +52,8 @@ describe('buildStreamUrl', () => {
 
 describe('buildDownloadUrl', () => {
   it('names the kind and id and carries the same filter and range', () => {
-    const url = new URL(buildDownloadUrl({ sourceType: 'service', resourceId: 'api', hostId: 'mgr', filter: 'error', since: '1h' }, 'http://x.test', 'ndjson', 'tok'));
+    const url = new URL(buildDownloadUrl({ sourceType: 'service', resourceId: 'api', hostId: 'mgr', filter: 'error', since: '1h' }, 'http://x.test', 'ndjson'));
     expect(url.pathname).toBe('/api/v1/logs/service/api/download');
-    expect(Object.fromEntries(url.searchParams)).toEqual({ host_id: 'mgr', filter: 'error', since: '1h', format: 'ndjson', token: 'tok' });
+    expect(Object.fromEntries(url.searchParams)).toEqual({ host_id: 'mgr', filter: 'error', since: '1h', format: 'ndjson' });
   });
 });

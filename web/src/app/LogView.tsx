@@ -1,6 +1,8 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import { AUTH_ERROR_CODES, buildDownloadUrl, type LogRow } from '../client';
+import { AUTH_ERROR_CODES, type LogRow } from '../client';
+import { ApiError } from './api';
+import { downloadLog } from './download';
 import { useLogStreams, type SourceState } from '../react';
 import { Row, type RowOptions } from './Row';
 import { sourceKey, toRequest, type OpenSource, type QueryState } from './viewState';
@@ -15,12 +17,6 @@ export interface LogViewProps {
   onQuery(query: QueryState): void;
   onRemove(source: OpenSource): void;
   onAuthError(reason: string): void;
-}
-
-/** Builds the case rule of the server's filter (case-insensitive without a capital) for the local highlight fallback. */
-function highlightPattern(filter: string): RegExp | undefined {
-  if (!filter) return undefined;
-  try { return new RegExp(filter, /[A-Z]/.test(filter) ? 'g' : 'gi'); } catch { return undefined; }
 }
 
 function banner(states: [OpenSource, SourceState | undefined][]): { kind: string; text: string } | undefined {
@@ -43,16 +39,20 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
   const [draft, setDraft] = useState(query);
   useEffect(() => setDraft(query), [query]);
   const filterInput = useRef<HTMLInputElement>(null);
-  const scroller = useRef<HTMLDivElement>(null);
 
   const streamSources = useMemo(() => sources.map((s) => ({ key: sourceKey(s), request: toRequest(s, query, 200) })), [sources, query]);
   const tokenRef = useRef(token);
   tokenRef.current = token;
   const streams = useLogStreams(streamSources, { token: () => tokenRef.current, maxLines: keep });
   const merged = sources.length > 1;
+  // Side by side: one pane per source (the same rows, split), instead of the merged timestamp-ordered list.
+  const [sideBySide, setSideBySide] = useState(() => sessionStorage.getItem('logsmigration.panes') === '1');
+  const panes = merged && sideBySide;
 
   const labels = useMemo(() => new Map(sources.map((s, i) => [sourceKey(s), { label: s.id, colour: i % 8 }])), [sources]);
-  const options: RowOptions = useMemo(() => ({ timestamps, labels, merged, highlight: highlightPattern(query.filter) }), [timestamps, labels, merged, query.filter]);
+  // Highlights come from the server's `matches` only (src/app/highlight.ts says why).
+  const options: RowOptions = useMemo(() => ({ timestamps, labels, merged }), [timestamps, labels, merged]);
+  const paneOptions: RowOptions = useMemo(() => ({ timestamps, labels, merged: false }), [timestamps, labels]);
 
   const states = sources.map((s) => [s, streams.sources[sourceKey(s)]] as [OpenSource, SourceState | undefined]);
   useEffect(() => {
@@ -64,20 +64,15 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
 
   const rows = paused ? paused.rows : streams.rows;
   const waiting = paused ? streams.added - paused.added : 0;
+  // One pass over the rows, not one per pane: at 10,000 rows and a publication every 100 ms it adds up.
+  const paneRows = useMemo(() => {
+    if (!panes) return undefined;
+    const bySource = new Map<string, LogRow[]>(sources.map((src) => [sourceKey(src), []]));
+    for (const row of rows) bySource.get(row.source)?.push(row);
+    return bySource;
+  }, [panes, sources, rows]);
   const pause = () => setPaused((p) => p ?? { rows: streams.rows.slice(), added: streams.added });
   const live = () => { setPaused(undefined); };
-
-  const virtualizer = useVirtualizer({
-    count: rows.length,
-    getScrollElement: () => scroller.current,
-    estimateSize: () => 20,
-    overscan: 15,
-    getItemKey: (i) => rows[i]?.id ?? i,
-  });
-
-  useEffect(() => {
-    if (!paused && rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
-  }, [rows, paused, virtualizer]);
 
   // The page's own model, for the browser tests (and for anyone debugging in the console).
   useEffect(() => {
@@ -85,7 +80,7 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
       last: () => { const v = streams.buffer.view; for (let i = v.length - 1; i >= 0; i--) if (v[i].kind === 'line') return v[i].frame.message; return undefined; },
       lines: () => streams.buffer.view.filter((r) => r.kind === 'line').map((r) => r.frame.message),
       rows: () => streams.buffer.view.map((r) => ({ kind: r.kind, source: r.source, message: r.frame.message, timestamp: r.frame.timestamp, level: r.frame.level, gap: r.frame.gap, replica: r.frame.metadata?.task_name ?? r.frame.metadata?.replica })),
-      stats: () => ({ held: streams.buffer.length, added: streams.buffer.added, dropped: streams.buffer.dropped, duplicates: streams.buffer.duplicates, rendered: document.querySelectorAll('.rows .row').length, waiting, paused: !!paused, sources: streams.sources }),
+      stats: () => ({ held: streams.buffer.length, bytes: streams.buffer.bytes, added: streams.buffer.added, dropped: streams.buffer.dropped, duplicates: streams.duplicates(), droppedBySource: Object.fromEntries(sources.map((s) => [sourceKey(s), streams.buffer.droppedFrom(sourceKey(s))])), rendered: document.querySelectorAll('.rows .row').length, waiting, paused: !!paused, sources: streams.sources }),
     };
   });
 
@@ -102,7 +97,21 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
 
   const apply = (e: React.FormEvent) => { e.preventDefault(); setPaused(undefined); onQuery(draft); };
   const single = sources.length === 1 ? sources[0] : undefined;
-  const downloadHref = (format: 'text' | 'ndjson') => single ? buildDownloadUrl(toRequest(single, query, 0), location.origin, format, token) : undefined;
+  const [download, setDownload] = useState<{ state: 'busy' | 'done' | 'error'; text: string }>();
+  // A finished download's message belongs to the view it was made of.
+  const downloadScope = `${single ? sourceKey(single) : ''}|${JSON.stringify(query)}`;
+  useEffect(() => setDownload((d) => (d?.state === 'busy' ? d : undefined)), [downloadScope]);
+  const startDownload = (format: 'text' | 'ndjson') => {
+    if (!single || download?.state === 'busy') return;
+    // The file is fetched into this tab and saved when complete: say so, a big one costs memory until then.
+    setDownload({ state: 'busy', text: 'downloading… (held in this tab until saved; the server caps it, 256 MiB by default)' });
+    downloadLog(toRequest(single, query, 0), format, tokenRef.current).then(
+      (r) => setDownload({ state: 'done', text: r.truncated ? `saved ${r.fileName}, cut by the server's limit: ${r.truncated}` : `saved ${r.fileName}` }),
+      (e: unknown) => {
+        if (e instanceof ApiError && e.status === 401) onAuthError(`${e.code}: ${e.message}`);
+        setDownload({ state: 'error', text: `download failed: ${e instanceof ApiError ? `${e.message} (${e.code})` : String(e)}` });
+      });
+  };
   const shown = banner(states);
 
   return (
@@ -139,30 +148,70 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
         {paused && <button type="button" className="jump" onClick={live} title="End">Jump to live ↓</button>}
         <label><input type="checkbox" checked={timestamps} onChange={(e) => setTimestamps(e.target.checked)} />timestamps</label>
         <label><input type="checkbox" checked={wrap} onChange={(e) => setWrap(e.target.checked)} />wrap</label>
+        {merged && <label><input type="checkbox" name="panes" checked={sideBySide} onChange={(e) => { sessionStorage.setItem('logsmigration.panes', e.target.checked ? '1' : '0'); setSideBySide(e.target.checked); }} />side by side</label>}
         <label>keep <select value={keep} aria-label="Lines kept" onChange={(e) => { const n = Number(e.target.value); sessionStorage.setItem('logsmigration.keep', String(n)); setKeep(n); }}>
           {KEEP_CHOICES.map((n) => <option key={n} value={n}>{n.toLocaleString('en')}</option>)}
         </select> lines</label>
-        {single && <span className="downloads">download <a href={downloadHref('text')} download>text</a> · <a href={downloadHref('ndjson')} download>ndjson</a></span>}
+        {single && (
+          <span className="downloads" title="The lines of this view's filter and range, from the server. The file is held in this tab until it is saved, so it costs the tab's memory up to the server's cap (Query:DownloadMaxLines / Query:DownloadMaxBytes, by default 1,000,000 lines or 256 MiB); a cut file ends with a line saying so.">
+            download <button type="button" className="link" data-format="text" disabled={download?.state === 'busy'} onClick={() => startDownload('text')}>text</button>
+            {' · '}<button type="button" className="link" data-format="ndjson" disabled={download?.state === 'busy'} onClick={() => startDownload('ndjson')}>ndjson</button>
+            {download && <span className={`download-status download-${download.state}`} role="status">{download.text}</span>}
+          </span>
+        )}
         <span className="counts" aria-live="polite">
-          {streams.rows.length.toLocaleString('en')} lines{streams.dropped > 0 ? ` · ${streams.dropped.toLocaleString('en')} older dropped (keeping ${keep.toLocaleString('en')})` : ''}
+          {streams.rows.length.toLocaleString('en')} lines{streams.dropped > 0 ? ` · ${streams.dropped.toLocaleString('en')} older dropped (${streams.buffer.droppedFor === 'bytes' ? `keeping at most ${Math.round(streams.buffer.maxBytes / 2 ** 20)} MiB` : `keeping ${keep.toLocaleString('en')} lines`})` : ''}
         </span>
       </div>
       {shown && <div className={`banner banner-${shown.kind}`} role="status">{shown.text}</div>}
       {states.map(([s, st]) => st?.progress && st.progress.state === 'scanning' ? <div key={sourceKey(s)} className="banner banner-info">{s.id}: searching history, back to {st.progress.scanned_back_to}, {st.progress.found} found…</div> : null)}
-      <div className="rows" ref={scroller} onWheel={(e) => { if (e.deltaY < 0 && !paused) pause(); }} role="table" aria-label="Log lines" tabIndex={0}>
-        <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>
-          {virtualizer.getVirtualItems().map((item) => {
-            const row = rows[item.index];
-            if (!row) return null;
-            return (
-              <div key={item.key} data-index={item.index} ref={virtualizer.measureElement} className="vrow" style={{ transform: `translateY(${item.start}px)` }}>
-                <Row row={row} options={options} />
-              </div>
-            );
-          })}
+      {panes ? (
+        <div className="panes" style={{ gridTemplateColumns: `repeat(${sources.length}, minmax(0, 1fr))` }}>
+          {sources.map((src) => (
+            <div key={sourceKey(src)} className="pane" data-source={sourceKey(src)}>
+              <div className={`pane-title c${labels.get(sourceKey(src))?.colour ?? 0}`}>{src.kind} {src.id}</div>
+              {/* The buffer is shared: a busy source pushes a quiet one's lines out, and the quiet pane says so. */}
+              {streams.buffer.droppedFrom(sourceKey(src)) > 0 && (
+                <div className="pane-dropped" role="status">{streams.buffer.droppedFrom(sourceKey(src)).toLocaleString('en')} older lines dropped</div>
+              )}
+              <RowList rows={paneRows?.get(sourceKey(src)) ?? []} options={paneOptions} paused={!!paused} onScrollUp={pause} label={`Log lines of ${src.kind} ${src.id}`} />
+            </div>
+          ))}
         </div>
-        {rows.length === 0 && <p className="muted empty">No lines yet.</p>}
-      </div>
+      ) : <RowList rows={rows} options={options} paused={!!paused} onScrollUp={pause} label="Log lines" />}
     </section>
+  );
+}
+
+/** The rows of a view (or of one pane), virtual: only what is on screen is rendered; follows the end unless paused. */
+function RowList({ rows, options, paused, onScrollUp, label }: { rows: readonly LogRow[]; options: RowOptions; paused: boolean; onScrollUp(): void; label: string }) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => 20,
+    overscan: 15,
+    getItemKey: (i) => rows[i]?.id ?? i,
+  });
+
+  useEffect(() => {
+    if (!paused && rows.length > 0) virtualizer.scrollToIndex(rows.length - 1, { align: 'end' });
+  }, [rows, paused, virtualizer]);
+
+  return (
+    <div className="rows" ref={scroller} onWheel={(e) => { if (e.deltaY < 0 && !paused) onScrollUp(); }} role="table" aria-label={label} tabIndex={0}>
+      <div style={{ height: virtualizer.getTotalSize(), position: 'relative', width: '100%' }}>
+        {virtualizer.getVirtualItems().map((item) => {
+          const row = rows[item.index];
+          if (!row) return null;
+          return (
+            <div key={item.key} data-index={item.index} ref={virtualizer.measureElement} className="vrow" style={{ transform: `translateY(${item.start}px)` }}>
+              <Row row={row} options={options} />
+            </div>
+          );
+        })}
+      </div>
+      {rows.length === 0 && <p className="muted empty">No lines yet.</p>}
+    </div>
   );
 }

@@ -1,28 +1,13 @@
 import { memo, useState } from 'react';
 import { parseFields, type LogRow } from '../client';
+import { highlightSegments } from './highlight';
 
-export interface RowOptions { timestamps: boolean; labels: Map<string, { label: string; colour: number }>; highlight?: RegExp; merged: boolean }
+export interface RowOptions { timestamps: boolean; labels: Map<string, { label: string; colour: number }>; merged: boolean }
 
-function highlighted(message: string, matches: [number, number][] | undefined, fallback: RegExp | undefined): React.ReactNode {
-  let ranges = matches;
-  if (!ranges && fallback) {
-    ranges = [];
-    fallback.lastIndex = 0;
-    for (let m = fallback.exec(message); m && ranges.length < 50; m = fallback.exec(message)) {
-      if (m[0].length === 0) { fallback.lastIndex++; continue; }
-      ranges.push([m.index, m.index + m[0].length]);
-    }
-  }
-  if (!ranges || ranges.length === 0) return message;
-  const out: React.ReactNode[] = [];
-  let at = 0;
-  ranges.forEach(([start, end], i) => {
-    if (start > at) out.push(message.slice(at, start));
-    out.push(<mark key={i}>{message.slice(Math.max(start, at), end)}</mark>);
-    at = Math.max(at, end);
-  });
-  if (at < message.length) out.push(message.slice(at));
-  return out;
+function highlighted(message: string, matches: [number, number][] | undefined): React.ReactNode {
+  const segments = highlightSegments(message, matches);
+  if (segments.length === 1 && !segments[0].mark) return message;
+  return segments.map((s, i) => (s.mark ? <mark key={i}>{s.text}</mark> : s.text));
 }
 
 /** The replica a service line came from, or the container name in a merged view. */
@@ -60,7 +45,8 @@ export const Row = memo(function Row({ row, options }: { row: LogRow; options: R
     );
   }
   const fields = open ? parseFields(f.message) : undefined;
-  const expandable = open || /^\s*\{|\w=\S.*\s\w+=/.test(f.message);
+  // Looked for in the line's head only: a hostile 16 KiB line must not cost a quadratic scan at every render.
+  const expandable = open || /^\s*\{|\w=\S.*\s\w+=/.test(f.message.slice(0, 512));
   const replica = replicaOf(row);
   return (
     <div className={`row lvl-${f.level} ${f.stream === 'stderr' ? 'stderr' : ''}`} data-kind="line" role="row">
@@ -71,7 +57,7 @@ export const Row = memo(function Row({ row, options }: { row: LogRow; options: R
       {expandable ? (
         <button className="expand" aria-expanded={open} onClick={() => setOpen(!open)} title="Show the fields">{open ? '▾' : '▸'}</button>
       ) : <span className="expand-space" />}
-      <span className="msg">{highlighted(f.message, f.matches, options.highlight)}</span>
+      <span className="msg">{highlighted(f.message, f.matches)}</span>
       {fields && (
         <dl className="fields">
           {Object.entries(fields).map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{v}</dd></div>)}

@@ -1,8 +1,9 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import {
-  ApiError, listContainers, listHosts, listServices, listStacks, watchHostEvents,
+  ApiError, listContainers, listHosts, listServices, listStacks,
   type Container, type Host, type Service, type Stack,
 } from './api';
+import { HostEventsFeed } from './events';
 import type { OpenSource } from './viewState';
 import type { SourceType } from '../client';
 
@@ -63,15 +64,22 @@ export function Sidebar({ token, host, onHost, onOpen, onOpenMany, onAuthError }
     return () => abort.abort();
   }, [host, token, version]);
 
-  // The list follows the host: every container or service change re-reads it (debounced: a deploy is a burst).
+  // The list follows the host: every container or service change re-reads it (debounced: a deploy is a burst), and so
+  // does every (re)connect of the feed, so what started while it was down is listed too.
+  const tokenRef = useRef(token);
+  tokenRef.current = token;
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = watchHostEvents(host, () => token, () => {
+    const relist = () => {
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => setVersion((v) => v + 1), 300);
-    });
-    return () => { stop(); if (timer) clearTimeout(timer); };
-  }, [host, token]);
+    };
+    const feed = new HostEventsFeed({ host, origin: location.origin, token: () => tokenRef.current }, {
+      onEvent: relist, onResync: relist, onAuthError: (reason) => onAuthError(reason),
+    }).start();
+    (window as unknown as { __logsEvents?: HostEventsFeed }).__logsEvents = feed;
+    return () => { feed.stop(); if (timer) clearTimeout(timer); };
+  }, [host]);
 
   const needle = search.trim().toLowerCase();
   const match = (...values: (string | null | undefined)[]) => !needle || values.some((v) => v?.toLowerCase().includes(needle));

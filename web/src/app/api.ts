@@ -34,37 +34,3 @@ export const listServices = (host: string, token: string, signal?: AbortSignal) 
   getJson<Service[]>(`/api/v1/hosts/${encodeURIComponent(host)}/services`, token, signal);
 export const listStacks = (host: string, token: string, signal?: AbortSignal) =>
   getJson<Stack[]>(`/api/v1/hosts/${encodeURIComponent(host)}/stacks`, token, signal);
-
-/**
- * The host's events feed: calls `onEvent` for each container or service change, reconnecting after a drop.
- * Returns a function that closes it.
- */
-export function watchHostEvents(host: string, token: () => string | undefined, onEvent: (e: HostEvent) => void): () => void {
-  let socket: WebSocket | undefined;
-  let closed = false;
-  let attempt = 0;
-  let everConnected = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const open = () => {
-    const origin = location.origin.replace(/^http/, 'ws');
-    socket = new WebSocket(`${origin}/ws/hosts/${encodeURIComponent(host)}/events?token=${encodeURIComponent(token() ?? '')}`);
-    let fatal = false;
-    socket.onmessage = (ev) => {
-      try {
-        const frame = JSON.parse(String(ev.data)) as { type: string; code?: string };
-        if (frame.type === 'connected') { attempt = 0; everConnected = true; }
-        // A gap (this feed fell behind) means changes were missed: the list is read again either way.
-        if (frame.type === 'event' || frame.type === 'gap') onEvent(frame as HostEvent);
-        if (frame.type === 'error' && frame.code !== 'upstream_unavailable') fatal = true;
-      } catch { /* ignore */ }
-    };
-    socket.onclose = () => {
-      // A server without the feed refuses the upgrade every time: stop after a few tries instead of polling it.
-      if (closed || fatal || (!everConnected && attempt >= 3)) return;
-      const delay = Math.min(10_000, 500 * 2 ** attempt++) * (0.5 + Math.random() / 2);
-      timer = setTimeout(open, delay);
-    };
-  };
-  open();
-  return () => { closed = true; if (timer) clearTimeout(timer); socket?.close(1000); };
-}

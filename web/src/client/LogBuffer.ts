@@ -11,8 +11,35 @@ export interface LogRow {
   key: string;
 }
 
+/** What a view may hold: rows and estimated bytes; the oldest rows go first when either is passed. */
+export interface LogBufferLimits {
+  /** Rows kept (default 10,000). */
+  maxRows?: number;
+  /** Estimated bytes of the rows kept (default 32 MiB; see estimateRowBytes). */
+  maxBytes?: number;
+}
+
+export const DEFAULT_MAX_ROWS = 10_000;
+export const DEFAULT_MAX_BYTES = 32 * 1024 * 1024;
+
+/** Fixed cost of a row beyond its strings: the row and frame objects, their fields, the array slot. */
+const ROW_OVERHEAD_BYTES = 320;
+
 /**
- * The lines a view holds: bounded (the oldest are dropped and counted), merged across sources in timestamp order,
+ * What a row costs the tab, estimated: JavaScript strings are UTF-16 (2 bytes a character), and a line's text is
+ * held three times (`message`, `data`, and the identity the buffer finds repeats by). Rows count their own share,
+ * so a burst of long JSON lines is bounded like a flood of short ones.
+ */
+export function estimateRowBytes(frame: LogFrame): number {
+  let chars = frame.message.length * 2 + (frame.data?.length ?? 0) + (frame.timestamp?.length ?? 0) * 2
+    + (frame.cursor?.length ?? 0) + (frame.epoch?.length ?? 0) + (frame.source_id?.length ?? 0);
+  if (frame.metadata) for (const k in frame.metadata) chars += k.length + (frame.metadata[k]?.length ?? 0);
+  if (frame.matches) chars += frame.matches.length * 16;
+  return ROW_OVERHEAD_BYTES + chars * 2;
+}
+
+/**
+ * The lines a view holds: bounded by rows and by bytes (the oldest are dropped and counted), merged across sources in timestamp order,
  * never holding a line twice. A line's identity is what Docker gives it (source, timestamp, output, text), the
  * same identity the server finds lines again by, so a line a reconnect would repeat is dropped even if the
  * server's cursor could not help (a second instance, an older server).
@@ -25,16 +52,35 @@ export class LogBuffer {
   private listeners = new Set<() => void>();
   /** Rows dropped because the buffer was full. */
   dropped = 0;
+  /**
+   * Rows dropped per source: in a merged buffer a busy source pushes a quiet one's lines out, and a pane of the quiet
+   * one must say so even though its own lines are few.
+   */
+  private droppedBySource = new Map<string, number>();
   /** Every row ever added (lines, gaps and notices). */
   added = 0;
   /** Lines refused as already held. */
   duplicates = 0;
+  /** Estimated bytes of the rows held (estimateRowBytes). */
+  bytes = 0;
+  /** Which bound dropped rows last: `rows` (maxRows) or `bytes` (maxBytes); undefined while nothing was dropped. */
+  droppedFor: 'rows' | 'bytes' | undefined;
+  readonly maxRows: number;
+  readonly maxBytes: number;
+  private rowBytes = new WeakMap<LogRow, number>();
 
-  constructor(public maxRows = 10_000) {
-    if (!Number.isInteger(maxRows) || maxRows < 1) throw new Error('maxRows must be a positive integer');
+  /** `new LogBuffer(5000)` (rows) or `new LogBuffer({ maxRows, maxBytes })`. */
+  constructor(limits: number | LogBufferLimits = {}) {
+    const l = typeof limits === 'number' ? { maxRows: limits } : limits;
+    this.maxRows = l.maxRows ?? DEFAULT_MAX_ROWS;
+    this.maxBytes = l.maxBytes ?? DEFAULT_MAX_BYTES;
+    if (!Number.isInteger(this.maxRows) || this.maxRows < 1) throw new Error('maxRows must be a positive integer');
+    if (!Number.isFinite(this.maxBytes) || this.maxBytes < 1) throw new Error('maxBytes must be a positive number');
   }
 
   get length(): number { return this.rows.length; }
+  /** How many of `source`'s rows were dropped as the oldest (0 for a source never trimmed). */
+  droppedFrom(source: string): number { return this.droppedBySource.get(source) ?? 0; }
   /** The rows in order. The array is the buffer's own: copy it to keep a snapshot. */
   get view(): readonly LogRow[] { return this.rows; }
 
@@ -47,7 +93,9 @@ export class LogBuffer {
     this.rows = [];
     this.identities.clear();
     this.lastKey.clear();
-    this.dropped = this.added = this.duplicates = 0;
+    this.droppedBySource.clear();
+    this.dropped = this.added = this.duplicates = this.bytes = 0;
+    this.droppedFor = undefined;
     this.emit();
   }
 
@@ -65,6 +113,9 @@ export class LogBuffer {
         key = this.lastKey.get(source) ?? frame.timestamp;
       }
       const row: LogRow = { id: this.nextId++, source, kind, frame, key };
+      const size = estimateRowBytes(frame);
+      this.rowBytes.set(row, size);
+      this.bytes += size;
       this.insert(row);
       this.added++;
       changed = true;
@@ -87,15 +138,28 @@ export class LogBuffer {
   }
 
   private trim(): void {
-    const excess = this.rows.length - this.maxRows;
-    if (excess <= 0) return;
-    const removed = this.rows.splice(0, excess);
+    // The newest row stays even when it alone is over the byte bound: a view never goes blank.
+    let excess = 0, freed = 0, byBytes = false;
+    const rows = this.rows;
+    while (excess < rows.length - 1) {
+      const overRows = rows.length - excess > this.maxRows;
+      const overBytes = this.bytes - freed > this.maxBytes;
+      if (!overRows && !overBytes) break;
+      if (!overRows) byBytes = true;
+      freed += this.rowBytes.get(rows[excess]) ?? 0;
+      excess++;
+    }
+    if (excess === 0) return;
+    const removed = rows.splice(0, excess);
     for (const row of removed) {
+      this.droppedBySource.set(row.source, (this.droppedBySource.get(row.source) ?? 0) + 1);
       if (row.kind === 'line') {
         this.identities.delete(`${row.source}\u0000${row.frame.timestamp}\u0000${row.frame.stream ?? ''}\u0000${row.frame.message}`);
       }
     }
+    this.bytes -= freed;
     this.dropped += excess;
+    this.droppedFor = byBytes ? 'bytes' : 'rows';
   }
 
   private emit(): void {

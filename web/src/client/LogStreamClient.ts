@@ -65,12 +65,27 @@ export class LogStreamClient {
   private _status: StreamStatus = 'stopped';
   /** Set by a frame that decides what the next close means (complete, disconnected, a fatal error). */
   private closeIntent: { kind: 'end' | 'fatal' | 'reconnect-now'; message?: string; code?: string } | undefined;
+  /** Whether the socket now open was asked to resume from a cursor (a refusal of `resume` then means that cursor). */
+  private sentResume = false;
+  /** A line was handed on: from then on a reconnect without a cursor may leave a hole in the view. */
+  private linesShown = false;
+  /** The row for the reconnect about to open was already shown (the refusal's own). */
+  private gapShownForNextOpen = false;
   /** How many times a socket was opened again after the first one. */
   reconnects = 0;
+  /** Lines dropped because this client had delivered them already (same epoch, a seq it saw). */
+  duplicates = 0;
 
   constructor(private readonly options: LogStreamClientOptions, private readonly handlers: LogStreamHandlers = {}) {}
 
   get status(): StreamStatus { return this._status; }
+  /**
+   * The view has lost its position (lines were shown, but no cursor is held: a refused cursor, or a server that sends
+   * none) until a line with a cursor arrives. Every reconnect while it is owed opens with the tail and shows a gap
+   * row first, so a tail socket that drops before its first line cannot be followed by a tail with no row (lines
+   * between them lost silently).
+   */
+  get gapOwed(): boolean { return this.linesShown && this.lastCursor === undefined; }
   /** The cursor of the last line delivered: what a reconnect resumes from. */
   get cursor(): string | undefined { return this.lastCursor; }
 
@@ -113,6 +128,10 @@ export class LogStreamClient {
 
   private open(): void {
     this.closeIntent = undefined;
+    this.sentResume = this.lastCursor !== undefined;
+    // A reopen without a cursor after lines were shown reads the tail: what was written meanwhile may be missing.
+    if (this.gapOwed && !this.gapShownForNextOpen) this.emitLostPosition('the connection dropped before a line with a resume cursor came');
+    this.gapShownForNextOpen = false;
     this.setStatus('connecting', { attempt: this.attempt });
     const factory = this.options.socketFactory ?? ((url: string) => {
       const ws = new WebSocket(url);
@@ -167,6 +186,10 @@ export class LogStreamClient {
         this.deliver([frame]);
         return;
       case 'error': {
+        if (frame.code === 'invalid_parameter' && frame.parameter === 'resume' && this.sentResume) {
+          this.resumeRefused(frame);
+          return;
+        }
         const fatal = frame.code !== undefined && FATAL_ERROR_CODES.has(frame.code);
         this.closeIntent = fatal ? { kind: 'fatal', message: frame.message, code: frame.code } : undefined;
         this.handlers.onError?.(frame, fatal);
@@ -188,16 +211,47 @@ export class LogStreamClient {
     }
   }
 
+  /**
+   * The server would not resume from the cursor (it names another container now, or a format this server does not
+   * read). Asking again with it cannot help, ending the view would be worse: reconnect at once without it (the
+   * tail), after a gap row that says the position was lost, so the hole is visible. The tail's lines the view
+   * already holds are dropped by their identity (LogBuffer) or their seq (below).
+   */
+  private resumeRefused(frame: ErrorFrame): void {
+    this.lastCursor = undefined;
+    this.handlers.onError?.(frame, false);
+    this.emitLostPosition(frame.message);
+    this.gapShownForNextOpen = true;
+    // The server answered: it is up, so the next try goes at once, not after a grown backoff.
+    this.attempt = 0;
+    this.closeIntent = { kind: 'reconnect-now', message: 'resume refused; reading the tail' };
+  }
+
+  /** A gap row (`resume_refused`, an unknown count) saying the view reads the tail again and may miss lines. */
+  private emitLostPosition(why: string | undefined): void {
+    const request = this.options.request;
+    const message = `The position could not be resumed (${why ?? 'no cursor'}); reading the latest lines instead, lines written meanwhile may be missing here.`;
+    const gap: LogFrame = {
+      type: 'log', data: message, message, timestamp: new Date().toISOString(), level: 'unknown',
+      source_type: request.sourceType, source_id: request.resourceId ?? request.hostId ?? '',
+      gap: { missed: -1, reason: 'resume_refused' }, metadata: { gap_reason: 'resume_refused' },
+    };
+    this.handlers.onEntries?.([{ kind: 'gap', frame: gap }]);
+  }
+
   private deliver(frames: LogFrame[]): void {
     const out: ReceivedEntry[] = [];
     for (const frame of frames) {
       const kind = entryKind(frame);
       if (kind === 'line' && frame.seq !== undefined && frame.epoch !== undefined) {
-        if (frame.epoch === this.lastEpoch && frame.seq <= this.lastSeq) continue;
+        if (frame.epoch === this.lastEpoch && frame.seq <= this.lastSeq) { this.duplicates++; continue; }
         this.lastEpoch = frame.epoch;
         this.lastSeq = frame.seq;
       }
-      if (kind === 'line' && frame.cursor) this.lastCursor = frame.cursor;
+      if (kind === 'line') {
+        this.linesShown = true;
+        if (frame.cursor) this.lastCursor = frame.cursor;
+      }
       if (kind === 'notice') {
         const noticeKind = frame.notice?.kind ?? frame.metadata?.notice_kind;
         if (noticeKind === 'upstream_retrying') this.setStatus('retrying', { message: frame.message });

@@ -83,8 +83,11 @@ export function buildStreamUrl(request: StreamRequest, endpoint: Endpoint, extra
   return `${routeUrl(request, endpoint)}?${params.toString()}`;
 }
 
-/** The download endpoint (issue 12) for what a stream request shows: same filter and range, as a file. */
-export function buildDownloadUrl(request: StreamRequest, origin: string, format: 'text' | 'ndjson', token?: string): string {
+/**
+ * The download endpoint (issue 12) for what a stream request shows: same filter and range, as a file. It carries no
+ * token: fetch it with the `Authorization` header (a token in a URL ends in the history and in proxies' logs).
+ */
+export function buildDownloadUrl(request: StreamRequest, origin: string, format: 'text' | 'ndjson'): string {
   const params = new URLSearchParams();
   const hostId = request.hostId ?? (request.sourceType === 'host' || request.sourceType === 'daemon' ? request.resourceId : undefined);
   if (hostId) params.set('host_id', hostId);
@@ -95,7 +98,6 @@ export function buildDownloadUrl(request: StreamRequest, origin: string, format:
   if (request.since) params.set('since', request.since);
   if (request.until) params.set('until', request.until);
   params.set('format', format);
-  if (token) params.set('token', token);
   const id = request.resourceId ?? request.hostId ?? '';
   return `${origin.replace(/\/+$/, '')}/api/v1/logs/${request.sourceType}/${encodeURIComponent(id)}/download?${params.toString()}`;
 }

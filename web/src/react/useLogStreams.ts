@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import {
-  LogBuffer, LogStreamClient,
+  DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, LogBuffer, LogStreamClient,
   type ConnectedFrame, type Endpoint, type ErrorFrame, type LogRow, type ScanProgressFrame, type SocketFactory,
   type StreamRequest, type StreamStatus,
 } from '../client';
@@ -25,6 +25,8 @@ export interface LogStreamsOptions {
   endpoint?: Endpoint;
   /** Rows kept in memory; the oldest are dropped beyond it (default 10,000). */
   maxLines?: number;
+  /** Estimated bytes kept in memory (default 32 MiB); the oldest rows are dropped beyond it, as for maxLines. */
+  maxBytes?: number;
   socketFactory?: SocketFactory;
   idleTimeoutMs?: number;
   /**
@@ -41,6 +43,8 @@ export interface LogStreamsResult {
   dropped: number;
   added: number;
   buffer: LogBuffer;
+  /** Lines refused as already shown: by the buffer (identity) and by the clients (seq), at the time of the call. */
+  duplicates(): number;
 }
 
 function defaultEndpoint(): Endpoint {
@@ -60,8 +64,10 @@ function scheduler(intervalMs: number): (fn: () => void) => void {
  */
 export function useLogStreams(sources: readonly StreamSource[], options: LogStreamsOptions = {}): LogStreamsResult {
   const enabled = options.enabled ?? true;
-  const maxLines = options.maxLines ?? 10_000;
-  const buffer = useMemo(() => new LogBuffer(maxLines), [maxLines]);
+  const maxLines = options.maxLines ?? DEFAULT_MAX_ROWS;
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const buffer = useMemo(() => new LogBuffer({ maxRows: maxLines, maxBytes }), [maxLines, maxBytes]);
+  const clientsRef = useRef<LogStreamClient[]>([]);
   const [rows, setRows] = useState<readonly LogRow[]>([]);
   const [states, setStates] = useState<Record<string, SourceState>>({});
   const optionsRef = useRef(options);
@@ -109,9 +115,11 @@ export function useLogStreams(sources: readonly StreamSource[], options: LogStre
       });
       return client;
     });
+    clientsRef.current = clients;
     for (const client of clients) client.start();
-    return () => { for (const client of clients) client.stop(); };
+    return () => { for (const client of clients) client.stop(); clientsRef.current = []; };
   }, [buffer, sourcesKey, enabled]);
 
-  return { rows, sources: states, dropped: buffer.dropped, added: buffer.added, buffer };
+  const duplicates = () => clientsRef.current.reduce((n, c) => n + c.duplicates, buffer.duplicates);
+  return { rows, sources: states, dropped: buffer.dropped, added: buffer.added, buffer, duplicates };
 }

@@ -18,6 +18,8 @@ export interface UnifiedLogStreamOptions extends Omit<StreamRequest, 'sourceType
   token?: string | (() => string | undefined);
   endpoint?: Endpoint;
   maxLines?: number;
+  /** Estimated bytes kept (default 32 MiB): the oldest rows are dropped beyond it, as beyond maxLines. */
+  maxBytes?: number;
   socketFactory?: SocketFactory;
 }
 
@@ -39,9 +41,9 @@ export interface UnifiedLogStream {
  * reconnects with backoff and resumes by cursor, batches frames, and keeps a bounded list.
  */
 export function useUnifiedLogStream(options: UnifiedLogStreamOptions): UnifiedLogStream {
-  const { enabled, token, endpoint, maxLines, socketFactory, ...request } = options;
+  const { enabled, token, endpoint, maxLines, maxBytes, socketFactory, ...request } = options;
   const sources = useMemo(() => [{ key: 'main', request: request as StreamRequest }], [JSON.stringify(request)]);
-  const result = useLogStreams(sources, { enabled, token, endpoint, maxLines, socketFactory });
+  const result = useLogStreams(sources, { enabled, token, endpoint, maxLines, maxBytes, socketFactory });
   const state = result.sources.main;
   const logs = useMemo(() => result.rows.filter((r) => r.kind === 'line').map((r) => r.frame), [result.rows]);
   const status = state?.status ?? (enabled === false ? 'stopped' : 'connecting');
