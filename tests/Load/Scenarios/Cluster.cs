@@ -103,7 +103,11 @@ internal static class Cluster
                 await WaitAsync(() => Task.FromResult(viewers.All(v => v.LastLine >= third) || (Stopwatch.GetElapsedTime(go) >= duration / 3 && viewers.All(v => v.LastLine > 0))),
                     duration, "a line at every viewer", status, cancellationToken);
                 result.Extra["killed_after_seconds"] = Math.Round(Stopwatch.GetElapsedTime(go).TotalSeconds, 2);
-                var (victim, victimId) = await BusiestAsync(live, instances, cancellationToken);
+                // The busiest instance by the viewers' own connected.instance: no call to an instance between the
+                // decision and the kill (on a loaded machine an admin call can take seconds, and the run would end first).
+                var victimId = viewers.Where(v => v.Instance is not null && !v.IsDone).GroupBy(v => v.Instance!).MaxBy(g => g.Count())?.Key
+                    ?? throw new InvalidOperationException("no viewer had lines still to come at the kill");
+                var victim = instances[int.Parse(victimId[1..], CultureInfo.InvariantCulture) - 1]!;
                 // The viewers the kill moves: those it served that still had lines to come.
                 var moving = viewers.Where(v => v.Instance == victimId && !v.IsDone).ToList();
                 if (viewers.Count(v => v.Instance == victimId && v.IsDone) is > 0 and var finished)
@@ -236,14 +240,6 @@ internal static class Cluster
         result.Extra[$"resources_split_{when.Replace(' ', '_')}"] = split;
         if (split > 0)
             result.Notes.Add($"{split} resources had viewers on two instances {when}");
-    }
-
-    /// <summary>The instance holding the most viewers, and its id (<c>Streaming:InstanceId</c>: <c>i1</c>..<c>i3</c> by its place in <paramref name="all"/>).</summary>
-    private static async Task<(ServerProcess Server, string Id)> BusiestAsync(List<ServerProcess> live, IReadOnlyList<ServerProcess?> all, CancellationToken cancellationToken)
-    {
-        var counts = await Task.WhenAll(live.Select(i => i.StreamsAsync(cancellationToken)));
-        var busiest = live[Enumerable.Range(0, live.Count).MaxBy(i => counts[i].Subscribers)];
-        return (busiest, $"i{Array.IndexOf(all.ToArray(), busiest) + 1}");
     }
 
     /// <summary>
