@@ -25,6 +25,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
 done
 
 scripts/docker-engine.sh install
+scripts/haproxy.sh install  # the cluster scenario's proxy (Debian's haproxy)
 # The harness stops its engine itself; this also covers a harness that was killed.
 trap 'scripts/docker-engine.sh stop "$engine" >/dev/null 2>&1 || true' EXIT
 # 1,000 viewers hold 1,000 sockets in the harness and as many (twice on the legacy path) in the service.

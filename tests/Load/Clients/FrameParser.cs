@@ -26,6 +26,7 @@ internal static class FrameParser
     private static ReadOnlySpan<byte> TimestampField => "\"timestamp\":\""u8;
     private static ReadOnlySpan<byte> MissedField => "\"missed\":"u8;
     private static ReadOnlySpan<byte> PathField => "\"path\":\""u8;
+    private static ReadOnlySpan<byte> InstanceField => "\"instance\":\""u8;
     private static ReadOnlySpan<byte> CodeField => "\"code\":\""u8;
     private static ReadOnlySpan<byte> CursorField => "\"cursor\":\""u8;
     private static ReadOnlySpan<byte> EpochField => "\"epoch\":\""u8;
@@ -114,7 +115,7 @@ internal static class FrameParser
     /// <summary>The value of a string field, e.g. <c>path</c> of <c>connected</c> or <c>code</c> of <c>error</c>.</summary>
     public static string? StringField(ReadOnlySpan<byte> frame, string name)
     {
-        var field = name switch { "path" => PathField, "code" => CodeField, _ => throw new ArgumentOutOfRangeException(nameof(name)) };
+        var field = name switch { "path" => PathField, "code" => CodeField, "instance" => InstanceField, _ => throw new ArgumentOutOfRangeException(nameof(name)) };
         var found = frame.IndexOf(field);
         if (found < 0)
             return null;

@@ -70,6 +70,8 @@ internal sealed class Viewer : IEntrySink
     public LongHistogram Latency { get; } = new(MaxLatencyMicros, 2);
 
     public string? Path { get; private set; }
+    /// <summary>The instance that served the latest connection (<c>connected.instance</c>), behind a proxy.</summary>
+    public string? Instance { get; private set; }
     public string? Error { get; private set; }
     public WebSocketCloseStatus? CloseStatus { get; private set; }
     /// <summary>The server did not complete the close handshake in time (the socket was then aborted).</summary>
@@ -101,6 +103,9 @@ internal sealed class Viewer : IEntrySink
     public int Reconnects { get; private set; }
     public int ResumedByCursor { get; private set; }
     public int ResumedBySequence { get; private set; }
+    /// <summary>When the first new line arrived after the latest reconnect (0: none yet): a moved viewer's recovery.</summary>
+    public long FirstLineAfterReconnectAt { get; private set; }
+    private bool _awaitingLineAfterReconnect;
     /// <summary>How the last connection that ended early ended (close code and reason, or the receive error).</summary>
     public string? LastDisconnect { get; private set; }
 
@@ -263,6 +268,8 @@ internal sealed class Viewer : IEntrySink
                 _socket = socket;
                 previous.Dispose();
                 Reconnects++;
+                FirstLineAfterReconnectAt = 0;
+                _awaitingLineAfterReconnect = true;
                 if (LastCursor is not null)
                     ResumedByCursor++;
                 else
@@ -313,6 +320,7 @@ internal sealed class Viewer : IEntrySink
                 break;
             case FrameKind.Connected:
                 Path = FrameParser.StringField(frame, "path");
+                Instance = FrameParser.StringField(frame, "instance");
                 ConnectedAt = Stopwatch.GetTimestamp();
                 _connected.TrySetResult();
                 break;
@@ -348,6 +356,11 @@ internal sealed class Viewer : IEntrySink
         }
         LastLine = n;
         LastLineAt = Stopwatch.GetTimestamp();
+        if (_awaitingLineAfterReconnect)
+        {
+            _awaitingLineAfterReconnect = false;
+            FirstLineAfterReconnectAt = LastLineAt;
+        }
         LastLineStamp = timestampNanoseconds;
         if (timestampNanoseconds >= _liveAfterNanoseconds)
             Latency.RecordValue(Math.Clamp((_nowNanoseconds - timestampNanoseconds) / 1000, 1, MaxLatencyMicros));

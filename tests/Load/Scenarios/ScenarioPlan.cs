@@ -49,5 +49,7 @@ internal static class ScenarioPlan
             (c, ct) => IdleMemory.RunAsync(c, 1000, ct)),
         new("big-lines", "64 KiB lines at 50/s for 60 s; 1 of 3 viewers reads slowly (10 lines/s) without stopping: RSS within the byte bounds",
             (c, ct) => BigLines.RunAsync(c, 3, 50, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(100), ct)),
+        new("cluster", "3 instances behind HAProxy (deploy/haproxy/haproxy.cfg): 10 containers x 10 viewers at 100 lines/s (the many-resources run's 10,000 deliveries/s); the busiest instance is killed (SIGKILL) mid-run and its viewers move by cursor",
+            (c, ct) => Cluster.RunAsync(c, 10, 10, 100, TimeSpan.FromSeconds(20), ct)),
     ];
 }
