@@ -178,6 +178,72 @@ public sealed class HistorySeamTests : IAsyncLifetime
         Assert.Equal(lines.Count, reports[^1].Found);
     }
 
+    private async Task<List<string>> Range(LogTimestamp since, bool follow)
+    {
+        var filter = new LineFilter(null, null, null, null, since, null);
+        var opening = await Queries().OpenAsync(PipelineHarness.Key, new SubscriptionRequest(0, Follow: follow, null), filter, CancellationToken.None);
+        await opening.FillAsync(null, CancellationToken.None);
+        var events = new List<StreamEvent>();
+        if (follow)
+        {
+            // The history (the buffer's lines and what was read before them) is there at once.
+            while (opening.Subscription.TryRead(out var e))
+                events.Add(e);
+        }
+        else
+            events = await PipelineHarness.ReadToEnd(opening.Subscription);
+        await opening.Subscription.DisposeAsync();
+        return [.. events.Where(e => e.Entry is not null).Select(e => e.Entry!.Text)];
+    }
+
+    /// <summary>Quiet b's one buffered line (0 s) is the buffer's oldest, chatty a's part starts at 50 s: a range from 10 s still needs a's 10-49 s from Docker.</summary>
+    private async Task<LogSubscription> TwoReplicasWhoseBufferPartsStartApart()
+    {
+        _pipeline.Source.TailPartitionKey = "task_id";
+        var viewer = await Viewer(0);
+        _pipeline.Source.Write("a10", At(10), "a");
+        _pipeline.Source.Write("a20", At(20), "a");
+        _pipeline.Source.Write("a30", At(30), "a");
+        _pipeline.Source.Write("b0", At(0), "b");
+        _pipeline.Source.Write("a50", At(50), "a");
+        _pipeline.Source.Write("a51", At(51), "a");
+        await PipelineHarness.Read(viewer, 6);
+        return viewer;
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Range_Service_BufferPartsStartAtDifferentTimes_ChattyReplicasOlderLinesRead(bool follow)
+    {
+        await using var viewer = await TwoReplicasWhoseBufferPartsStartApart();
+
+        var lines = await Range(At(10), follow);
+
+        Assert.Equal(["a10", "a20", "a30"], lines.Where(l => l.StartsWith('a')).Take(3));
+        Assert.Equal(["a10", "a20", "a30", "a50", "a51"], lines.Where(l => l.StartsWith('a')));
+        Assert.DoesNotContain("b0", lines);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Range_Container_BufferStartsAtExactlySince_DroppedLinesOfThatInstantRead(bool follow)
+    {
+        await using var viewer = await Viewer(0);
+        // n2..n4 share 3 s; the buffer (3 lines) keeps n3, n4 and n5: n2 is of the range's first instant, older than the buffer.
+        _pipeline.Source.Write("n1", At(1));
+        _pipeline.Source.Write("n2", At(3));
+        _pipeline.Source.Write("n3", At(3));
+        _pipeline.Source.Write("n4", At(3));
+        _pipeline.Source.Write("n5", At(4));
+        await PipelineHarness.Read(viewer, 5);
+
+        var lines = await Range(At(3), follow);
+
+        Assert.Equal(["n2", "n3", "n4", "n5"], lines);
+    }
+
     [Fact]
     public async Task WindowRead_ServiceWithoutUntil_StopsOnceItsLinesPassTheWindowsEnd()
     {
