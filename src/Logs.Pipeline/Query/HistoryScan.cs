@@ -45,7 +45,7 @@ internal static class HistoryScan
             // Every window hands over: a partition whose first history line is older than the newest window has lines
             // both sides of it in an older one.
             var handOver = seam?.Begin(since);
-            await foreach (var record in WindowRead.ReadAsync(source, key, since, until, pipeline, cancellationToken).ConfigureAwait(false))
+            await foreach (var record in WindowRead.ReadAsync(source, key, since, until, pipeline, options, seam?.Partitions, cancellationToken).ConfigureAwait(false))
             {
                 if (++read > options.ScanMaxLines)
                 {

@@ -35,6 +35,13 @@ public sealed class QueryOptions
     public int RangeReadEntries { get; set; } = 100_000;
 
     /// <summary>
+    /// Lines one read of a service's time window (a scan window, a range's older part) reads past the window's end at
+    /// most while a replica it knows of has not passed the end yet (Docker has no <c>until</c> for services); then the
+    /// read stops with a <c>source_incomplete</c> marker. Default 100,000.
+    /// </summary>
+    public long WindowReadPastLines { get; set; } = 100_000;
+
+    /// <summary>
     /// Bytes (<see cref="Model.LogEntry.ApproximateSize"/>) one backward scan or one range read holds for its client
     /// before the client is served. These reads are per client and outside <c>Pipeline:TotalBufferBytes</c>, so each
     /// is bounded here: a scan stops as <c>capped</c> with the newest lines that fit, a range read gives the rest up
@@ -77,6 +84,8 @@ public sealed class QueryOptions
                 errors.Add($"Query:ScanMaxLines must be at least 1 (was {o.ScanMaxLines}).");
             if (o.RangeReadEntries < 1)
                 errors.Add($"Query:RangeReadEntries must be at least 1 (was {o.RangeReadEntries}).");
+            if (o.WindowReadPastLines < 1)
+                errors.Add($"Query:WindowReadPastLines must be at least 1 (was {o.WindowReadPastLines}).");
             if (o.ReadMaxBytes < 1024)
                 errors.Add($"Query:ReadMaxBytes must be at least 1024 (was {o.ReadMaxBytes}).");
             if (o.MaxMatchesPerLine is < 1 or > 65536)

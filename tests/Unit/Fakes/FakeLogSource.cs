@@ -189,8 +189,8 @@ public sealed class FakeLogSource : ILogSource
                 }
                 foreach (var record in batch)
                 {
-                    // Docker's until is inclusive.
-                    if (!start.IsAfterUntil(record.Timestamp))
+                    // Docker's until is inclusive; a marker is the reader's own (a daemon error stamped when it came), not Docker's.
+                    if (record.Incomplete is not null || !start.IsAfterUntil(record.Timestamp))
                         yield return record;
                 }
                 if (batch.Length == 0)
