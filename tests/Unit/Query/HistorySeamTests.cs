@@ -379,6 +379,24 @@ public sealed class HistorySeamTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public void ScanWindow_OverReadMaxBytesWhileRead_HoldsAtMostTheBudgetAndSaysCapped()
+    {
+        var window = new HistoryScan.WindowLines(room: 1_000, byteRoom: 16 * 1024);
+        var held = new List<long>();
+        for (var i = 0; i < 100; i++)
+        {
+            window.Add(new LogEntry(PipelineHarness.Key, 0, "", new SourceRecord(At(i), false, OutputStream.Stdout, $"n{i} {new string('x', 1000)}", LogSeverity.Info)));
+            held.Add(window.Bytes);
+        }
+
+        Assert.All(held, bytes => Assert.True(bytes <= 16 * 1024, $"held {bytes} bytes"));
+        Assert.True(window.Capped);
+        var kept = window.Entries.Select(e => e.Text[..e.Text.IndexOf(' ')]).ToList();
+        Assert.InRange(kept.Count, 1, 99);
+        Assert.Equal(Enumerable.Range(100 - kept.Count, kept.Count).Select(n => $"n{n}"), kept);
+    }
+
     /// <summary>Counts the lines a read gave before it was stopped.</summary>
     private sealed class CountingSource(ILogSource inner) : ILogSource
     {
