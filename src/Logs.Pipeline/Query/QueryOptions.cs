@@ -61,6 +61,12 @@ public sealed class QueryOptions
     /// <summary>Bytes (before compression) one download sends at most; the response then says it was cut. Default 256 MiB.</summary>
     public long DownloadMaxBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>
+    /// How long a download waits for its first matching line before it answers 200 anyway (headers sent; a later error
+    /// is the file's last line, as a cut is). Until then a failing read gets its own status and JSON error. Default 5 s.
+    /// </summary>
+    public TimeSpan DownloadFirstByteTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Downloads one instance runs at once; one more is refused with 429 <c>too_many_downloads</c>. Default 16.</summary>
     public int MaxConcurrentDownloads { get; set; } = 16;
 
@@ -94,6 +100,8 @@ public sealed class QueryOptions
                 errors.Add($"Query:DownloadMaxLines must be at least 1 (was {o.DownloadMaxLines}).");
             if (o.DownloadMaxBytes < 1024)
                 errors.Add($"Query:DownloadMaxBytes must be at least 1024 (was {o.DownloadMaxBytes}).");
+            if (o.DownloadFirstByteTimeout < TimeSpan.FromMilliseconds(100) || o.DownloadFirstByteTimeout > TimeSpan.FromMinutes(5))
+                errors.Add($"Query:DownloadFirstByteTimeout must be from 100 ms to 5 min (was {o.DownloadFirstByteTimeout}).");
             if (o.MaxConcurrentDownloads < 1)
                 errors.Add($"Query:MaxConcurrentDownloads must be at least 1 (was {o.MaxConcurrentDownloads}).");
             if (o.MaxConcurrentDownloadsPerUser < 1 || o.MaxConcurrentDownloadsPerUser > o.MaxConcurrentDownloads)

@@ -106,6 +106,9 @@ public sealed class FakeLogSource : ILogSource
 
     public void FailHistory(Exception fault) => _historyFault = fault;
 
+    /// <summary>When set, history reads give nothing until it completes (a quiet range: Docker answers, no line yet).</summary>
+    public Task? HistoryGate { get; set; }
+
     /// <summary>Names that <see cref="ResolveAsync"/> answers as unknown, as Docker does with a 404.</summary>
     public HashSet<string> UnknownResources { get; } = [];
 
@@ -165,6 +168,8 @@ public sealed class FakeLogSource : ILogSource
         start.OnConnected?.Invoke();
         if (start.Follow && FailEveryLiveReadAfterConnect is { } failure)
             throw failure;
+        if (!start.Follow && HistoryGate is { } gate)
+            await gate.WaitAsync(cancellationToken);
         Interlocked.Increment(ref OpenReads);
         try
         {
