@@ -110,15 +110,40 @@ public static partial class DownloadApi
             return;
         }
 
-        // The status is chosen once the first line is ready: a read that fails before it (Docker down, the resource
-        // gone) is answered with its own status and the JSON error body, not a 200 with an error as its last line.
+        // The status is chosen once the first line is ready, or at Query:DownloadFirstByteTimeout if none is by then (a
+        // quiet range, a filter that matches nothing yet): a read that fails before it (Docker down, the resource gone)
+        // is answered with its own status and the JSON error body; after it, an error is the file's last line.
         await using var lines = source.ReadAsync(key, SourceStart.Range(filter.Since, until), cancellationToken).GetAsyncEnumerator(cancellationToken);
         SourceRecord? first = null;
         MatchSpan[]? firstMatches = null;
+        // A step of the read still under way when the deadline passed: the body goes on from it.
+        Task<bool>? pending = null;
+        var ended = false;
+        var started = time.GetTimestamp();
         try
         {
-            while (await lines.MoveNextAsync())
+            while (true)
             {
+                var move = lines.MoveNextAsync();
+                bool more;
+                if (move.IsCompleted)
+                    more = move.Result;
+                else
+                {
+                    var step = move.AsTask();
+                    var left = options.DownloadFirstByteTimeout - time.GetElapsedTime(started);
+                    if (left <= TimeSpan.Zero || !await CompletesWithinAsync(step, left, time, cancellationToken))
+                    {
+                        pending = step;
+                        break;
+                    }
+                    more = await step;
+                }
+                if (!more)
+                {
+                    ended = true;
+                    break;
+                }
                 if (filter.Accepts(lines.Current, out firstMatches))
                 {
                     first = lines.Current;
@@ -151,9 +176,16 @@ public static partial class DownloadApi
         try
         {
             if (first is not null)
-            {
                 writer.WriteLine(new LogEntry(key, 0, "", first), firstMatches);
-                while (await lines.MoveNextAsync())
+            else
+            {
+                // Committed to 200 without a line yet: the client sees the download begin.
+                await response.StartAsync(cancellationToken);
+                await response.Body.FlushAsync(cancellationToken);
+            }
+            if (!ended)
+            {
+                while (await NextAsync())
                 {
                     var record = lines.Current;
                     if (!filter.Accepts(record, out var matches))
@@ -179,6 +211,25 @@ public static partial class DownloadApi
             return;
         }
         await writer.FlushAsync(cancellationToken);
+
+        ValueTask<bool> NextAsync()
+        {
+            if (pending is not { } step)
+                return lines.MoveNextAsync();
+            pending = null;
+            return new ValueTask<bool>(step);
+        }
+    }
+
+    /// <summary>True when <paramref name="step"/> ends (its fault is seen when it is awaited) within <paramref name="limit"/>.</summary>
+    private static async Task<bool> CompletesWithinAsync(Task<bool> step, TimeSpan limit, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var delay = Task.Delay(limit, time, timer.Token);
+        var done = await Task.WhenAny(step, delay).ConfigureAwait(false);
+        await timer.CancelAsync().ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return done == step;
     }
 
     private static int StatusFor(LogSourceErrorKind kind) => kind switch

@@ -41,11 +41,11 @@ internal static class HistoryScan
             // The newest window ends at the watermark, inclusive (the seam sorts out that instant); each older one
             // ends just before the next newer one begins (Docker's until is inclusive).
             LogTimestamp? until = window == 0 ? seam?.Watermark : new LogTimestamp(top.UnixNanoseconds - 1);
-            var kept = new WindowLines(wanted - CountLines(found));
+            var kept = new WindowLines(wanted - CountLines(found), options.ReadMaxBytes - heldBytes);
             // Every window hands over: a partition whose first history line is older than the newest window has lines
             // both sides of it in an older one.
             var handOver = seam?.Begin(since);
-            await foreach (var record in WindowRead.ReadAsync(source, key, since, until, pipeline, cancellationToken).ConfigureAwait(false))
+            await foreach (var record in WindowRead.ReadAsync(source, key, since, until, pipeline, options, seam?.Partitions, cancellationToken).ConfigureAwait(false))
             {
                 if (++read > options.ScanMaxLines)
                 {
@@ -62,10 +62,10 @@ internal static class HistoryScan
                     handOver.Offer(record, Keep);
             }
             handOver?.Finish();
-            if (heldBytes + kept.Bytes > options.ReadMaxBytes)
+            if (kept.Capped)
             {
-                // Held for one client outside the pipeline's budget: bounded. The newest lines found are kept whole.
-                found.InsertRange(0, kept.Newest(options.ReadMaxBytes - heldBytes));
+                // Held for one client outside the pipeline's budget: bounded while reading. The newest lines found are kept whole.
+                found.InsertRange(0, kept.Entries);
                 return (found, new ScanProgress(top, alreadyFound + CountLines(found), ScanState.Capped));
             }
             heldBytes += kept.Bytes;
@@ -119,15 +119,20 @@ internal static class HistoryScan
     private static LogTimestamp Max(LogTimestamp a, LogTimestamp b) => a > b ? a : b;
 
     /// <summary>
-    /// The matching lines of one window in the source's order, at most the newest <c>room</c> of them, and the source's
-    /// gap markers among them (a marker older than every line kept is about lines not shown, and goes with them).
+    /// The matching lines of one window in the source's order, at most the newest <c>room</c> of them and at most
+    /// <c>byteRoom</c> bytes (the scan's <see cref="QueryOptions.ReadMaxBytes"/> left): over it, the oldest go while the
+    /// window is read, and <see cref="Capped"/> says so. The source's gap markers go among them (a marker older than
+    /// every line kept is about lines not shown, and goes with them).
     /// </summary>
-    private sealed class WindowLines(int room)
+    internal sealed class WindowLines(int room, long byteRoom)
     {
         private readonly LinkedList<LogEntry> _entries = new();
         private int _lines;
 
         public long Bytes { get; private set; }
+
+        /// <summary>True once lines were given up for the byte bound (not for the line count asked for).</summary>
+        public bool Capped { get; private set; }
 
         public IEnumerable<LogEntry> Entries => _entries;
 
@@ -135,19 +140,15 @@ internal static class HistoryScan
         {
             _entries.AddLast(entry);
             Bytes += entry.ApproximateSize;
-            if (entry.IsIncompleteMarker)
-                return;
-            _lines++;
+            if (!entry.IsIncompleteMarker)
+                _lines++;
             while (_lines > room)
                 RemoveOldest();
-        }
-
-        /// <summary>The newest entries that fit in <paramref name="bytes"/>.</summary>
-        public List<LogEntry> Newest(long bytes)
-        {
-            while (_entries.Count > 0 && Bytes > bytes)
+            while (_entries.Count > 0 && Bytes > byteRoom)
+            {
+                Capped = true;
                 RemoveOldest();
-            return [.. _entries];
+            }
         }
 
         private void RemoveOldest()

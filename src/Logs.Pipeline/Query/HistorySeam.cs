@@ -34,6 +34,9 @@ internal sealed class HistorySeam
     /// </summary>
     public LogTimestamp Watermark { get; }
 
+    /// <summary>The partitions the history holds or the stream passed on: a read of older lines knows them all.</summary>
+    public IEnumerable<ulong> Partitions => _edge.Partitions.Select(p => p.Partition);
+
     /// <summary>The seam before <paramref name="history"/>; null when it holds no line (every line of the log is older).</summary>
     public static HistorySeam? Before(IReadOnlyList<LogEntry> history, string? partitionKey, PipelineOptions options)
     {

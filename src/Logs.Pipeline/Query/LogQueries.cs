@@ -68,9 +68,13 @@ public sealed class LogQueries(LogStreamManager streams, LogSourceRegistry sourc
         {
             // The range from the buffer, then live; the part older than the buffer is read once for this client.
             var subscription = await streams.SubscribeAsync(key, request with { Tail = _pipeline.ReplayEntries }, cancellationToken).ConfigureAwait(false);
+            // The seam, not the buffer's single oldest line, says whether the buffer reaches back to since: a quiet
+            // replica's old line does not make a chatty one's part of the buffer start that early, and a container's
+            // buffer starting exactly at since may have dropped lines of that instant. Only a watermark strictly before
+            // since proves that nothing of the range is older than the buffer.
+            var seam = filter.Since is null ? null : HistorySeam.Before(subscription.History, source.TailPartitionKey, _pipeline);
             subscription.Apply(filter, tail: null);
-            if (filter.Since is not { } since || subscription.OldestHistoryTimestamp() is not { } oldest || oldest <= since
-                || HistorySeam.Before(subscription.History, source.TailPartitionKey, _pipeline) is not { } seam)
+            if (filter.Since is not { } since || seam is null || seam.Watermark < since)
                 return new QueryOpening(subscription, null);
             return new QueryOpening(subscription, async (_, token) =>
             {
@@ -79,7 +83,8 @@ public sealed class LogQueries(LogStreamManager streams, LogSourceRegistry sourc
             });
         }
         // History only: from a live stream's buffer when it reaches back to the range's start, else one read of the range.
-        if (filter.Since is { } start && Snapshot(key) is { } snapshot && snapshot.OldestHistoryTimestamp() is { } first && first <= start)
+        if (filter.Since is { } start && Snapshot(key) is { } snapshot
+            && HistorySeam.Before(snapshot.History, source.TailPartitionKey, _pipeline) is { } bufferStart && bufferStart.Watermark < start)
         {
             snapshot.Apply(filter, tail: null);
             return new QueryOpening(Counted(snapshot, key, HistoryOrigin.Replay), null);

@@ -35,6 +35,13 @@ public sealed class QueryOptions
     public int RangeReadEntries { get; set; } = 100_000;
 
     /// <summary>
+    /// Lines one read of a service's time window (a scan window, a range's older part) reads past the window's end at
+    /// most while a replica it knows of has not passed the end yet (Docker has no <c>until</c> for services); then the
+    /// read stops with a <c>source_incomplete</c> marker. Default 100,000.
+    /// </summary>
+    public long WindowReadPastLines { get; set; } = 100_000;
+
+    /// <summary>
     /// Bytes (<see cref="Model.LogEntry.ApproximateSize"/>) one backward scan or one range read holds for its client
     /// before the client is served. These reads are per client and outside <c>Pipeline:TotalBufferBytes</c>, so each
     /// is bounded here: a scan stops as <c>capped</c> with the newest lines that fit, a range read gives the rest up
@@ -53,6 +60,12 @@ public sealed class QueryOptions
 
     /// <summary>Bytes (before compression) one download sends at most; the response then says it was cut. Default 256 MiB.</summary>
     public long DownloadMaxBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// How long a download waits for its first matching line before it answers 200 anyway (headers sent; a later error
+    /// is the file's last line, as a cut is). Until then a failing read gets its own status and JSON error. Default 5 s.
+    /// </summary>
+    public TimeSpan DownloadFirstByteTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Downloads one instance runs at once; one more is refused with 429 <c>too_many_downloads</c>. Default 16.</summary>
     public int MaxConcurrentDownloads { get; set; } = 16;
@@ -77,6 +90,8 @@ public sealed class QueryOptions
                 errors.Add($"Query:ScanMaxLines must be at least 1 (was {o.ScanMaxLines}).");
             if (o.RangeReadEntries < 1)
                 errors.Add($"Query:RangeReadEntries must be at least 1 (was {o.RangeReadEntries}).");
+            if (o.WindowReadPastLines < 1)
+                errors.Add($"Query:WindowReadPastLines must be at least 1 (was {o.WindowReadPastLines}).");
             if (o.ReadMaxBytes < 1024)
                 errors.Add($"Query:ReadMaxBytes must be at least 1024 (was {o.ReadMaxBytes}).");
             if (o.MaxMatchesPerLine is < 1 or > 65536)
@@ -85,6 +100,8 @@ public sealed class QueryOptions
                 errors.Add($"Query:DownloadMaxLines must be at least 1 (was {o.DownloadMaxLines}).");
             if (o.DownloadMaxBytes < 1024)
                 errors.Add($"Query:DownloadMaxBytes must be at least 1024 (was {o.DownloadMaxBytes}).");
+            if (o.DownloadFirstByteTimeout < TimeSpan.FromMilliseconds(100) || o.DownloadFirstByteTimeout > TimeSpan.FromMinutes(5))
+                errors.Add($"Query:DownloadFirstByteTimeout must be from 100 ms to 5 min (was {o.DownloadFirstByteTimeout}).");
             if (o.MaxConcurrentDownloads < 1)
                 errors.Add($"Query:MaxConcurrentDownloads must be at least 1 (was {o.MaxConcurrentDownloads}).");
             if (o.MaxConcurrentDownloadsPerUser < 1 || o.MaxConcurrentDownloadsPerUser > o.MaxConcurrentDownloads)

@@ -20,7 +20,7 @@ internal static class RangeRead
         var read = 0L;
         var full = false;
         var handOver = seam.Begin(since);
-        await foreach (var record in WindowRead.ReadAsync(source, key, since, seam.Watermark, pipeline, cancellationToken).ConfigureAwait(false))
+        await foreach (var record in WindowRead.ReadAsync(source, key, since, seam.Watermark, pipeline, options, seam.Partitions, cancellationToken).ConfigureAwait(false))
         {
             if (++read % 4096 == 0)
                 keepAlive();

@@ -106,6 +106,9 @@ public sealed class FakeLogSource : ILogSource
 
     public void FailHistory(Exception fault) => _historyFault = fault;
 
+    /// <summary>When set, history reads give nothing until it completes (a quiet range: Docker answers, no line yet).</summary>
+    public Task? HistoryGate { get; set; }
+
     /// <summary>Names that <see cref="ResolveAsync"/> answers as unknown, as Docker does with a 404.</summary>
     public HashSet<string> UnknownResources { get; } = [];
 
@@ -165,6 +168,8 @@ public sealed class FakeLogSource : ILogSource
         start.OnConnected?.Invoke();
         if (start.Follow && FailEveryLiveReadAfterConnect is { } failure)
             throw failure;
+        if (!start.Follow && HistoryGate is { } gate)
+            await gate.WaitAsync(cancellationToken);
         Interlocked.Increment(ref OpenReads);
         try
         {
@@ -189,8 +194,8 @@ public sealed class FakeLogSource : ILogSource
                 }
                 foreach (var record in batch)
                 {
-                    // Docker's until is inclusive.
-                    if (!start.IsAfterUntil(record.Timestamp))
+                    // Docker's until is inclusive; a marker is the reader's own (a daemon error stamped when it came), not Docker's.
+                    if (record.Incomplete is not null || !start.IsAfterUntil(record.Timestamp))
                         yield return record;
                 }
                 if (batch.Length == 0)

@@ -4,6 +4,7 @@ using System.Text.Json;
 using LogsMigration.Api.Query;
 using LogsMigration.Pipeline.Sources;
 using LogsMigration.Tests.Unit.Api;
+using LogsMigration.Tests.Unit.Fakes;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace LogsMigration.Tests.Unit.Query;
@@ -15,6 +16,7 @@ public sealed class DownloadRouteTests : IAsyncLifetime
     {
         c["Query:MaxConcurrentDownloads"] = "3";
         c["Query:MaxConcurrentDownloadsPerUser"] = "2";
+        c["Query:DownloadFirstByteTimeout"] = "00:00:00.200";
     });
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -93,5 +95,64 @@ public sealed class DownloadRouteTests : IAsyncLifetime
         using var http = _api.CreateClient();
         using var response = await http.GetAsync($"/api/v1/logs/container/web-1/download?token={ApiFactory.Token()}");
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    private async Task<HttpResponseMessage> StartDownload(HttpClient http, string pathAndQuery, CancellationToken cancellationToken)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, pathAndQuery);
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ApiFactory.Token(subject: "user-1"));
+        return await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+    }
+
+    [Fact]
+    public async Task Download_NoLineBeforeTheFirstByteDeadline_Answers200ThenGoesOnWithTheLines()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _api.Containers.HistoryGate = gate.Task;
+        _api.Containers.Write("late err");
+        using var http = _api.CreateClient();
+        using var waiting = new CancellationTokenSource(Eventually.DefaultTimeout);
+
+        // The read gives nothing (the gate is shut): the headers come at the deadline, not with a first line.
+        using var response = await StartDownload(http, "/api/v1/logs/container/web-1/download?filter=err", waiting.Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.NotNull(response.Content.Headers.ContentDisposition);
+        gate.SetResult();
+        var body = await response.Content.ReadAsStringAsync(waiting.Token);
+        Assert.EndsWith(" late err\n", body);
+    }
+
+    [Fact]
+    public async Task Download_ErrorAfterTheDeadline_IsTheFilesLastLine()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _api.Containers.HistoryGate = gate.Task;
+        using var http = _api.CreateClient();
+        using var waiting = new CancellationTokenSource(Eventually.DefaultTimeout);
+
+        using var response = await StartDownload(http, "/api/v1/logs/container/web-1/download?format=ndjson", waiting.Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        gate.SetException(new LogSourceException(LogSourceErrorKind.Unavailable, "Docker host 'local' is not reachable."));
+        var body = await response.Content.ReadAsStringAsync(waiting.Token);
+        Assert.Contains("upstream_unavailable", body.TrimEnd('\n').Split('\n')[^1]);
+    }
+
+    [Fact]
+    public async Task Download_ClientAbortsMidDownload_SlotComesBack()
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _api.Containers.HistoryGate = gate.Task;
+        var limiter = _api.Services.GetRequiredService<DownloadLimiter>();
+        using var http = _api.CreateClient();
+        using var aborting = new CancellationTokenSource(Eventually.DefaultTimeout);
+
+        var response = await StartDownload(http, "/api/v1/logs/container/web-1/download", aborting.Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(1, limiter.Running);
+        // The client goes away while the download waits for lines.
+        await aborting.CancelAsync();
+        response.Dispose();
+
+        await Eventually.True(() => limiter.Running == 0, "the aborted download's slot is given back");
     }
 }
