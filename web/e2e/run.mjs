@@ -247,6 +247,19 @@ test('side by side: a quiet source\'s lines pushed out of the shared buffer by a
     }, 30_000).catch(() => {});
     assert(said(text) >= dropped[key], `the ${who} pane says "${text}", the buffer had dropped ${dropped[key]} of its rows`);
   }
+  // Paused, a pane's count is the one of the rows it shows (frozen with them), while the buffer drops more.
+  await page.locator(`.pane[data-source="${quiet}"] .rows`).click();
+  await page.keyboard.press('Space');
+  await eventually('paused', async () => (await stats(page)).paused);
+  const quietRow = page.locator(`.pane[data-source="${quiet}"] .pane-dropped`);
+  const atPause = said(await quietRow.innerText());
+  await eventually('more of the quiet source\'s rows dropped', async () => ((await stats(page)).droppedBySource?.[quiet] ?? 0) > atPause, 60_000);
+  // A render newer than that drop: stats' `waiting` is the last render's, so a larger count on screen is a later render.
+  const waitingNow = (await stats(page)).waiting;
+  await eventually('the page to render past the drop', async () =>
+    Number(/Resume \((\d+) new\)/.exec(await page.locator('button.pause').innerText())?.[1]) > waitingNow, 30_000);
+  const shown = await quietRow.innerText();
+  assert(said(shown) === atPause, `the paused quiet pane's count moved from ${atPause} to "${shown}"`);
   await page.context().close();
 }));
 
