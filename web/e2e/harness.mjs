@@ -142,18 +142,44 @@ export function throwIfAborted() {
   if (testSignal?.aborted) throw new Error(`aborted: ${testSignal.reason?.message ?? testSignal.reason ?? 'the test timed out'}`);
 }
 
-/** Waits for a condition itself (never a fixed sleep), polling, with a generous timeout; throws once the test is aborted. */
+const abortError = (signal) => new Error(`aborted: ${signal.reason?.message ?? signal.reason ?? 'the test timed out'}`);
+
+/**
+ * `promise`, or a rejection (`final: true`) at the deadline or at once when `signal` aborts, whichever comes first:
+ * a check that hangs (a page call that never answers) cannot hold a wait past its timeout.
+ */
+function raceDeadline(promise, deadline, signal, timeoutError) {
+  let timer, onAbort;
+  const stop = new Promise((_, reject) => {
+    if (Number.isFinite(deadline)) timer = setTimeout(() => reject(Object.assign(timeoutError(), { final: true })), Math.max(0, deadline - Date.now()));
+    if (!signal) return;
+    onAbort = () => reject(Object.assign(abortError(signal), { final: true }));
+    if (signal.aborted) onAbort(); else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([promise, stop]).finally(() => { clearTimeout(timer); signal?.removeEventListener('abort', onAbort); });
+}
+
+/**
+ * Waits for a condition itself (never a fixed sleep), polling, with a generous timeout, which also bounds a check that
+ * hangs; rejects at once when the signal of the test that started it aborts (kept: a wait a test left running stays
+ * aborted after the next test's signal is set).
+ */
 export async function eventually(what, fn, timeoutMs = 30_000, everyMs = 100) {
   const deadline = Date.now() + timeoutMs;
+  const signal = testSignal;
   let last;
+  const timedOut = () => new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
   for (;;) {
-    throwIfAborted();
+    if (signal?.aborted) throw abortError(signal);
     try {
-      const value = await fn();
+      const value = await raceDeadline((async () => fn())(), deadline, signal, () => new Error(`timed out after ${timeoutMs} ms waiting for ${what} (the check did not answer)`));
       if (value) return value;
-    } catch (error) { last = error; }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
+    } catch (error) {
+      if (error?.final) throw error;
+      last = error;
+    }
+    if (Date.now() > deadline) throw timedOut();
+    await raceDeadline(new Promise((r) => setTimeout(r, everyMs)), Infinity, signal, timedOut);
   }
 }
 
@@ -216,10 +242,11 @@ export class ServiceProcess {
 
   /**
    * SIGKILL (a crash) or SIGTERM (a graceful stop: every session gets `disconnected`, reconnect true), to the
-   * service's process group; SIGKILL follows when it has not exited within `graceMs`.
+   * service's process group; SIGKILL follows when it has not exited within `graceMs`. `runner: true` is the runner's
+   * own stop at the end, which a test's aborted signal (left set while that test still runs) must not refuse.
    */
-  async stop(signal = 'SIGTERM', graceMs = 30_000) {
-    throwIfAborted();
+  async stop(signal = 'SIGTERM', graceMs = 30_000, { runner = false } = {}) {
+    if (!runner) throwIfAborted();
     if (!this.group || !this.group.running) return;
     const ended = await this.group.stop(signal, graceMs);
     if (ended.killed) console.log(`  the service ignored ${signal} for ${graceMs / 1000} s: killed`);

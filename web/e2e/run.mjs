@@ -160,6 +160,10 @@ test('pause: the waiting counter rises while lines keep coming, the paused view 
   // row newer than the pause may appear.
   const still = { rows: await onScreen(), top: await scrollTop() };
   assert(still.rows[0] === frozen.rows[0], `the paused view moved: its first row was\n${frozen.rows[0]}\nand is\n${still.rows[0]}`);
+  // Every row still shown is the frozen row at its place (the list may only have lost rows at its foot).
+  const moved = still.rows.findIndex((r, i) => r !== frozen.rows[i]);
+  assert(still.rows.length <= frozen.rows.length && moved === -1,
+    `the paused view's rows are not the start of the frozen ones (${still.rows.length} shown, ${frozen.rows.length} frozen${moved >= 0 ? `; row ${moved} was\n${frozen.rows[moved]}\nand is\n${still.rows[moved]}` : ''})`);
   assert(still.top === frozen.top, `the paused view scrolled from ${frozen.top} to ${still.top}`);
   const newestShown = (rows) => Math.max(...rows.map(numberOf).filter((n) => n !== undefined));
   assert(newestShown(still.rows) <= frozen.newest, 'the paused view shows a line newer than when it paused');
@@ -227,19 +231,35 @@ test('side by side: a quiet source\'s lines pushed out of the shared buffer by a
   await page.locator('input[name=panes]').check();
   await page.locator('select[aria-label="Lines kept"]').selectOption('1000');
   await eventually('lines of both sources', async () => new Set((await model(page)).filter((r) => r.kind === 'line').map((r) => r.source)).size === 2, 60_000);
-  const dropped = await eventually('lines of the quiet source dropped', async () => {
-    const n = (await stats(page)).droppedBySource?.[quiet] ?? 0;
-    return n > 0 ? n : undefined;
+  // Both sources must have lost rows (the busy one's go first; waiting for the quiet one's alone could end before).
+  const dropped = await eventually('rows of both sources dropped', async () => {
+    const by = (await stats(page)).droppedBySource ?? {};
+    return (by[quiet] ?? 0) > 0 && (by[busy] ?? 0) > 0 ? by : undefined;
   }, 60_000);
-  const row = page.locator(`.pane[data-source="${quiet}"] .pane-dropped`);
-  let text = '';
+  const said = (text) => Number(/^([\d,]+) older rows dropped$/.exec(text)?.[1]?.replaceAll(',', ''));
   // The screen follows the model within a publication (100 ms): the count shown catches up with the one read.
-  await eventually('the quiet pane to say how many of its lines were dropped', async () => {
-    text = (await row.count()) ? await row.innerText() : '';
-    return Number(/^([\d,]+) older lines dropped$/.exec(text)?.[1]?.replaceAll(',', '')) >= dropped;
-  }, 30_000).catch(() => {});
-  assert(Number(/^([\d,]+) older lines dropped$/.exec(text)?.[1]?.replaceAll(',', '')) >= dropped, `the quiet pane says "${text}", the buffer had dropped ${dropped} of its rows`);
-  assert((await page.locator(`.pane[data-source="${busy}"] .pane-dropped`).count()) === 1, 'the busy pane does not say its lines were dropped');
+  for (const [who, key] of [['quiet', quiet], ['busy', busy]]) {
+    const row = page.locator(`.pane[data-source="${key}"] .pane-dropped`);
+    let text = '';
+    await eventually(`the ${who} pane to say how many of its rows were dropped`, async () => {
+      text = (await row.count()) ? await row.innerText() : '';
+      return said(text) >= dropped[key];
+    }, 30_000).catch(() => {});
+    assert(said(text) >= dropped[key], `the ${who} pane says "${text}", the buffer had dropped ${dropped[key]} of its rows`);
+  }
+  // Paused, a pane's count is the one of the rows it shows (frozen with them), while the buffer drops more.
+  await page.locator(`.pane[data-source="${quiet}"] .rows`).click();
+  await page.keyboard.press('Space');
+  await eventually('paused', async () => (await stats(page)).paused);
+  const quietRow = page.locator(`.pane[data-source="${quiet}"] .pane-dropped`);
+  const atPause = said(await quietRow.innerText());
+  await eventually('more of the quiet source\'s rows dropped', async () => ((await stats(page)).droppedBySource?.[quiet] ?? 0) > atPause, 60_000);
+  // A render newer than that drop: stats' `waiting` is the last render's, so a larger count on screen is a later render.
+  const waitingNow = (await stats(page)).waiting;
+  await eventually('the page to render past the drop', async () =>
+    Number(/Resume \((\d+) new\)/.exec(await page.locator('button.pause').innerText())?.[1]) > waitingNow, 30_000);
+  const shown = await quietRow.innerText();
+  assert(said(shown) === atPause, `the paused quiet pane's count moved from ${atPause} to "${shown}"`);
   await page.context().close();
 }));
 
@@ -499,16 +519,19 @@ try {
       }
       if (outcome === 'timeout') {
         // Its waits throw now (aborted, its pages closed): let it end before the next test, which it could otherwise
-        // hurt (a SIGKILL of the service, a restart); if it will not end, the run stops here.
+        // hurt (a SIGKILL of the service, a restart); if it will not end, the run stops here (the test is counted
+        // once, above; the tests after it count as not run).
         const settled = await Promise.race([running.then(() => true, () => true), sleep(SETTLE_TIMEOUT_MS).then(() => false)]);
         if (!settled) {
-          console.log(`FAIL the timed-out test "${name}" did not stop within ${SETTLE_TIMEOUT_MS / 1000} s of its abort: the run stops here`);
-          failed++;
+          console.log(`  the timed-out test "${name}" did not stop within ${SETTLE_TIMEOUT_MS / 1000} s of its abort: the run stops here`);
           stopRun = true;
         }
       }
     }
-    setTestSignal(undefined);
+    // Whatever a test left waiting (a wait it did not await) stops now, and cannot act under the next test.
+    controller.abort(new Error(`the test "${name}" ended`));
+    // Only once the test has settled: a test still running keeps its aborted signal, so its waits keep throwing.
+    if (!stopRun) setTestSignal(undefined);
     if (stopRun) break;
     if (!service.running) await service.start().catch((e) => console.log(`service restart failed: ${e.message}`));
   }
@@ -517,7 +540,7 @@ try {
   console.log(`FAIL setup: ${error.stack ?? error}`);
 } finally {
   await browser?.close().catch(() => {});
-  await service.stop('SIGTERM').catch(() => {});
+  await service.stop('SIGTERM', 30_000, { runner: true }).catch(() => {});
 }
 for (const { name } of selected) {
   if (ran.has(name)) continue;

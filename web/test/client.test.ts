@@ -184,7 +184,7 @@ describe('LogStreamClient and LogBuffer: a refused resume cursor', () => {
     expect(t.client.cursor).toBe('cur-4');
   });
 
-  it('owes a gap row until a line with a cursor arrives: the tail socket dropping before its first line reconnects with a row again', () => {
+  it('owes a gap row until a line with a cursor arrives, but one row per hole: failed reconnects and an empty tail socket add none', () => {
     const t = setup();
     const gaps = () => t.entries.filter((e) => e.kind === 'gap').map((e) => e.frame.gap?.reason);
     t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
@@ -195,24 +195,54 @@ describe('LogStreamClient and LogBuffer: a refused resume cursor', () => {
     t.rec.last().drop(4400);
     vi.advanceTimersByTime(200);
     expect(gaps()).toEqual(['resume_refused']);
-    // The tail socket drops before its first line: the view still holds no position, and the next tail is a new hole.
+    // The tail socket drops before its first line: still no position, but no line came since the row, so the
+    // hole it marks is the same one: the next tail adds no row.
     expect(t.rec.last().params.get('resume')).toBeNull();
     t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
     t.rec.last().drop(1006);
     vi.advanceTimersByTime(1_000);
     expect(t.rec.sockets).toHaveLength(4);
     expect(t.rec.last().params.get('resume')).toBeNull();
-    expect(gaps()).toEqual(['resume_refused', 'resume_refused']);
-    expect(t.entries[t.entries.length - 1].frame.message).toMatch(/could not be resumed/);
+    expect(gaps()).toEqual(['resume_refused']);
     expect(t.client.gapOwed).toBe(true);
+    // An outage: attempts that never connect add no row either.
+    for (let i = 0; i < 8; i++) { t.rec.last().drop(1006); vi.advanceTimersByTime(10_000); }
+    expect(t.rec.sockets).toHaveLength(12);
+    expect(gaps()).toEqual(['resume_refused']);
     // A line with a cursor settles the debt: the next reconnect resumes from it, without a row.
     t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
     t.rec.last().send({ type: 'batch', entries: [line(9, { epoch: 'e2' })], count: 1 });
     t.rec.last().drop(1006);
     vi.advanceTimersByTime(1_000);
     expect(t.rec.last().params.get('resume')).toBe('cur-9');
-    expect(gaps()).toEqual(['resume_refused', 'resume_refused']);
+    expect(gaps()).toEqual(['resume_refused']);
     expect(t.client.gapOwed).toBe(false);
+  });
+
+  it('lines without cursors: each reconnect after new lines shows one position_lost row, failed attempts none', () => {
+    const t = setup();
+    const gaps = () => t.entries.filter((e) => e.kind === 'gap').map((e) => e.frame.gap?.reason);
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().send({ type: 'batch', entries: [line(1, { cursor: undefined }), line(2, { cursor: undefined })], count: 2 });
+    expect(t.client.gapOwed).toBe(true);
+    t.rec.last().drop(1006);
+    vi.advanceTimersByTime(1_000);
+    expect(t.rec.sockets).toHaveLength(2);
+    expect(t.rec.last().params.get('resume')).toBeNull();
+    expect(gaps()).toEqual(['position_lost']);
+    const row = t.entries.find((e) => e.kind === 'gap')!.frame;
+    expect([row.gap?.missed, row.metadata?.gap_reason]).toEqual([-1, 'position_lost']);
+    expect(row.message).toMatch(/could not be resumed/);
+    // A 60 s outage: every attempt fails before connecting; the hole is still the one the row marks.
+    for (let i = 0; i < 10; i++) { t.rec.last().drop(1006); vi.advanceTimersByTime(10_000); }
+    expect(t.rec.sockets.length).toBeGreaterThanOrEqual(10);
+    expect(gaps()).toEqual(['position_lost']);
+    // New lines, then a drop: a new hole after them, one more row.
+    t.rec.last().send({ type: 'connected', message: '', timestamp: '' });
+    t.rec.last().send({ type: 'batch', entries: [line(3, { cursor: undefined })], count: 1 });
+    t.rec.last().drop(1006);
+    vi.advanceTimersByTime(1_000);
+    expect(gaps()).toEqual(['position_lost', 'position_lost']);
   });
 
   it('a socket that drops before any line was shown reconnects with the tail and no row (nothing was lost in the view)', () => {

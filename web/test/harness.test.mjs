@@ -1,8 +1,9 @@
 // The browser tests' harness (e2e/harness.mjs) must not leave processes behind: a stop that is ignored ends in SIGKILL
 // of the whole process group.
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ProcessGroup, freePort, killGroup } from '../e2e/harness.mjs';
+import { ProcessGroup, eventually, freePort, killGroup, setTestSignal } from '../e2e/harness.mjs';
 
 const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
@@ -46,4 +47,48 @@ describe('e2e harness: ProcessGroup', () => {
     const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
     expect(port).toBeLessThan(Math.max(21_000, ephemeralLow));
   });
+});
+
+describe('e2e harness: eventually', () => {
+  const hangs = () => new Promise(() => {});
+
+  it('a check that never answers fails at the wait\'s timeout, not later', async () => {
+    const t0 = Date.now();
+    await expect(eventually('a hanging check', hangs, 300)).rejects.toThrow(/timed out after 300 ms waiting for a hanging check/);
+    // Not a tight bound: only that it did not wait for the hung call (which never ends).
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  }, 30_000);
+
+  it('rejects at once when the test\'s signal aborts, during a hanging check and between checks', async () => {
+    for (const fn of [hangs, async () => false]) {
+      const controller = new AbortController();
+      setTestSignal(controller.signal);
+      try {
+        const waiting = eventually('something', fn, 120_000);
+        setTimeout(() => controller.abort(new Error('the test timed out')), 50);
+        await expect(waiting).rejects.toThrow(/aborted: the test timed out/);
+      } finally { setTestSignal(undefined); }
+    }
+  }, 30_000);
+
+  it('a wait keeps its own test\'s signal: aborted later, it stops even after the signal was reset', async () => {
+    const controller = new AbortController();
+    setTestSignal(controller.signal);
+    const waiting = eventually('something', hangs, 120_000);
+    setTestSignal(undefined);
+    controller.abort(new Error('the test ended'));
+    await expect(waiting).rejects.toThrow(/aborted: the test ended/);
+  }, 30_000);
+});
+
+describe('e2e harness: killGroup', () => {
+  it('of a child that is not a group leader returns false and leaves it running', async () => {
+    const child = spawn('sh', ['-c', 'while :; do sleep 1; done'], { stdio: 'ignore' });
+    try {
+      await until('the child to start', () => child.pid !== undefined && alive(child.pid));
+      expect(killGroup(child.pid, 'SIGKILL')).toBe(false);
+      expect(alive(child.pid)).toBe(true);
+      expect(child.exitCode).toBeNull();
+    } finally { child.kill('SIGKILL'); }
+  }, 30_000);
 });

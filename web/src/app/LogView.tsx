@@ -35,7 +35,7 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
   const [timestamps, setTimestamps] = useState(true);
   const [wrap, setWrap] = useState(false);
   const [keep, setKeep] = useState(() => Number(sessionStorage.getItem('logsmigration.keep')) || 10_000);
-  const [paused, setPaused] = useState<{ rows: readonly LogRow[]; added: number } | undefined>();
+  const [paused, setPaused] = useState<{ rows: readonly LogRow[]; added: number; droppedFrom: Map<string, number> } | undefined>();
   const [draft, setDraft] = useState(query);
   useEffect(() => setDraft(query), [query]);
   const filterInput = useRef<HTMLInputElement>(null);
@@ -71,7 +71,9 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
     for (const row of rows) bySource.get(row.source)?.push(row);
     return bySource;
   }, [panes, sources, rows]);
-  const pause = () => setPaused((p) => p ?? { rows: streams.rows.slice(), added: streams.added });
+  // The drop counts are frozen with the rows: a paused pane says how many rows older than the ones it shows are gone.
+  const pause = () => setPaused((p) => p ?? { rows: streams.rows.slice(), added: streams.added, droppedFrom: new Map(sources.map((s) => [sourceKey(s), streams.buffer.droppedFrom(sourceKey(s))])) });
+  const droppedFrom = (key: string) => (paused ? paused.droppedFrom.get(key) ?? 0 : streams.buffer.droppedFrom(key));
   const live = () => { setPaused(undefined); };
 
   // The page's own model, for the browser tests (and for anyone debugging in the console).
@@ -171,8 +173,9 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
             <div key={sourceKey(src)} className="pane" data-source={sourceKey(src)}>
               <div className={`pane-title c${labels.get(sourceKey(src))?.colour ?? 0}`}>{src.kind} {src.id}</div>
               {/* The buffer is shared: a busy source pushes a quiet one's lines out, and the quiet pane says so. */}
-              {streams.buffer.droppedFrom(sourceKey(src)) > 0 && (
-                <div className="pane-dropped" role="status">{streams.buffer.droppedFrom(sourceKey(src)).toLocaleString('en')} older lines dropped</div>
+              {/* Rows, not lines: the count includes the source's gap and notice rows. */}
+              {droppedFrom(sourceKey(src)) > 0 && (
+                <div className="pane-dropped" role="status">{droppedFrom(sourceKey(src)).toLocaleString('en')} older rows dropped</div>
               )}
               <RowList rows={paneRows?.get(sourceKey(src)) ?? []} options={paneOptions} paused={!!paused} onScrollUp={pause} label={`Log lines of ${src.kind} ${src.id}`} />
             </div>

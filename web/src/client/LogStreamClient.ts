@@ -69,8 +69,12 @@ export class LogStreamClient {
   private sentResume = false;
   /** A line was handed on: from then on a reconnect without a cursor may leave a hole in the view. */
   private linesShown = false;
-  /** The row for the reconnect about to open was already shown (the refusal's own). */
-  private gapShownForNextOpen = false;
+  /**
+   * A line was handed on since the last lost-position row. Without one no further row is due: the hole that row
+   * marks is still the same hole (a reconnect that fails, or a tail socket that drops before its first line, does
+   * not make a new one), so a long outage shows one row, not one per attempt.
+   */
+  private lineSinceLostRow = false;
   /** How many times a socket was opened again after the first one. */
   reconnects = 0;
   /** Lines dropped because this client had delivered them already (same epoch, a seq it saw). */
@@ -81,9 +85,8 @@ export class LogStreamClient {
   get status(): StreamStatus { return this._status; }
   /**
    * The view has lost its position (lines were shown, but no cursor is held: a refused cursor, or a server that sends
-   * none) until a line with a cursor arrives. Every reconnect while it is owed opens with the tail and shows a gap
-   * row first, so a tail socket that drops before its first line cannot be followed by a tail with no row (lines
-   * between them lost silently).
+   * none) until a line with a cursor arrives. Every reconnect while it is owed opens with the tail; it shows a gap
+   * row first if a line was shown since the last one (one row per hole, not one per attempt).
    */
   get gapOwed(): boolean { return this.linesShown && this.lastCursor === undefined; }
   /** The cursor of the last line delivered: what a reconnect resumes from. */
@@ -129,9 +132,8 @@ export class LogStreamClient {
   private open(): void {
     this.closeIntent = undefined;
     this.sentResume = this.lastCursor !== undefined;
-    // A reopen without a cursor after lines were shown reads the tail: what was written meanwhile may be missing.
-    if (this.gapOwed && !this.gapShownForNextOpen) this.emitLostPosition('the connection dropped before a line with a resume cursor came');
-    this.gapShownForNextOpen = false;
+    // A reopen without a cursor after lines were shown reads the tail: what was written since the last row may be missing.
+    if (this.gapOwed && this.lineSinceLostRow) this.emitLostPosition('position_lost', 'the connection dropped before a line with a resume cursor came');
     this.setStatus('connecting', { attempt: this.attempt });
     const factory = this.options.socketFactory ?? ((url: string) => {
       const ws = new WebSocket(url);
@@ -220,21 +222,25 @@ export class LogStreamClient {
   private resumeRefused(frame: ErrorFrame): void {
     this.lastCursor = undefined;
     this.handlers.onError?.(frame, false);
-    this.emitLostPosition(frame.message);
-    this.gapShownForNextOpen = true;
+    this.emitLostPosition('resume_refused', frame.message);
     // The server answered: it is up, so the next try goes at once, not after a grown backoff.
     this.attempt = 0;
     this.closeIntent = { kind: 'reconnect-now', message: 'resume refused; reading the tail' };
   }
 
-  /** A gap row (`resume_refused`, an unknown count) saying the view reads the tail again and may miss lines. */
-  private emitLostPosition(why: string | undefined): void {
+  /**
+   * A gap row (an unknown count) saying the view reads the tail again and may miss lines: `resume_refused` when the
+   * server refused the cursor, `position_lost` when the view reconnects with no cursor to send (none came since the
+   * last row, or the server sends none).
+   */
+  private emitLostPosition(reason: 'resume_refused' | 'position_lost', why: string | undefined): void {
+    this.lineSinceLostRow = false;
     const request = this.options.request;
     const message = `The position could not be resumed (${why ?? 'no cursor'}); reading the latest lines instead, lines written meanwhile may be missing here.`;
     const gap: LogFrame = {
       type: 'log', data: message, message, timestamp: new Date().toISOString(), level: 'unknown',
       source_type: request.sourceType, source_id: request.resourceId ?? request.hostId ?? '',
-      gap: { missed: -1, reason: 'resume_refused' }, metadata: { gap_reason: 'resume_refused' },
+      gap: { missed: -1, reason }, metadata: { gap_reason: reason },
     };
     this.handlers.onEntries?.([{ kind: 'gap', frame: gap }]);
   }
@@ -250,6 +256,7 @@ export class LogStreamClient {
       }
       if (kind === 'line') {
         this.linesShown = true;
+        this.lineSinceLostRow = true;
         if (frame.cursor) this.lastCursor = frame.cursor;
       }
       if (kind === 'notice') {
