@@ -34,6 +34,37 @@ public sealed class RecordingSubscriber : IAsyncDisposable
     public Dictionary<string, List<string>> LinesPerTask() =>
         Entries.GroupBy(e => e.Record.Metadata?.GetValueOrDefault("task_id") ?? "").ToDictionary(g => g.Key, g => g.Select(e => e.Text).ToList());
 
+    /// <summary>
+    /// Per task, the numbered lines go up by exactly one, except that lines may be missing where the source said so: a
+    /// <see cref="GapReason.SourceIncomplete"/> marker arrived after the task's previous line (Docker's own "Error
+    /// grabbing logs" inside a service's stream). A repeat, or a loss with no marker before it, fails.
+    /// </summary>
+    public void AssertEachTaskContiguousOrBehindAMarker()
+    {
+        var last = new Dictionary<string, int>();
+        var markedSince = new HashSet<string>();
+        foreach (var e in Snapshot())
+        {
+            if (e.Kind == StreamEventKind.Gap && e.GapReason == GapReason.SourceIncomplete)
+            {
+                markedSince.UnionWith(last.Keys);
+                continue;
+            }
+            if (e.Kind != StreamEventKind.Entry)
+                continue;
+            var (run, n) = Records.Parse(e.Entry!.Text);
+            var task = $"{e.Entry.Record.Metadata?.GetValueOrDefault("task_id")} {run}";
+            if (last.TryGetValue(task, out var previous))
+            {
+                var behindMarker = markedSince.Contains(task);
+                Assert.True(n == previous + 1 || (behindMarker && n > previous + 1),
+                    $"Task {task}: {n} follows {previous} ({(n <= previous ? "a line repeated" : "a line lost with no marker before it")}).");
+            }
+            last[task] = n;
+            markedSince.Remove(task);
+        }
+    }
+
     public bool Has(StreamNoticeKind kind) => NoticeIndex(kind) >= 0;
 
     public int NoticeIndex(StreamNoticeKind kind) => Snapshot().FindIndex(e => e.Kind == StreamEventKind.Notice && e.Notice!.Kind == kind);

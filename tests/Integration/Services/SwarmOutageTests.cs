@@ -60,9 +60,10 @@ public sealed class SwarmOutageTests(PrivateSwarm swarm, ITestOutputHelper outpu
 
         Assert.False(client.Reading.IsCompleted, $"The subscription ended: {client.Reading.Exception?.InnerException?.Message}");
         output.WriteLine($"Notices: {string.Join(", ", client.Notices())}");
-        // Every line of each replica once, in order, across the outage.
-        foreach (var (task, texts) in client.LinesPerTask())
-            Records.AssertContiguousPerRun(texts);
+        // Every line of each replica once, in order, across the outage; Docker itself may drop lines of a stream it
+        // breaks ("Error grabbing logs: … context canceled" when a manager goes), but then only behind its marker.
+        output.WriteLine($"Gaps: {string.Join(" | ", client.Gaps)}");
+        client.AssertEachTaskContiguousOrBehindAMarker();
         if (client.Has(StreamNoticeKind.UpstreamRetrying))
             Assert.True(client.Has(StreamNoticeKind.UpstreamResumed), "Retried but never told the stream resumed.");
     }
