@@ -94,10 +94,11 @@ if [ "${LOGS_TEST_NO_WEB:-0}" != 1 ]; then
   failed=$((failed + web_failed))
   if [ "$web_status" -ne 0 ]; then status=$web_status; fi
 fi
-# CI shows only the tail of this output: name every failed .NET test here, next to the closing line.
+# CI shows only the tail of this output: name every failed .NET test here, next to the closing line, with the first
+# lines of its message and the last lines of its output (scripts/trx-failed.awk).
 for trx in "$results"/*.trx; do
   [ -e "$trx" ] || continue
-  grep -o '<UnitTestResult [^>]*outcome="Failed"[^>]*>' "$trx" | sed -n 's/.* testName="\([^"]*\)".*/FAILED: \1/p' || true
+  awk -f scripts/trx-failed.awk "$trx" || true
 done
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit "$status"
