@@ -42,6 +42,8 @@ async function openPage(query = '', { width = 1280, height = 800, withToken = to
   return page;
 }
 const model = (page) => page.evaluate(() => window.__logsViewer?.rows() ?? []);
+// The rows the list shows (frozen while paused), where model() is the buffer behind it.
+const shownRows = (page) => page.evaluate(() => window.__logsViewer?.shown() ?? []);
 const stats = (page) => page.evaluate(() => window.__logsViewer?.stats());
 const lineNumbers = (rows) => rows.filter((r) => r.kind === 'line').map((r) => numberOf(r.message)).filter((n) => n !== undefined);
 
@@ -377,7 +379,10 @@ test('a refused resume cursor (the container was recreated under its name while 
   assert(rows.slice(0, gapAt).every((r) => r.kind !== 'line' || r.message.startsWith('first life')), 'a line of the new container before the row');
   // The row is on screen, saying what happened.
   await page.keyboard.press('Space');
-  await page.locator('.rows').evaluate((el, i) => { el.scrollTop = Math.max(0, i * 20 - el.clientHeight / 2); }, gapAt);
+  await eventually('paused', async () => (await stats(page)).paused);
+  const shownGapAt = (await shownRows(page)).findIndex((r) => r.kind === 'gap');
+  assert(shownGapAt >= 0, 'the row is not in the paused view');
+  await page.locator('.rows').evaluate((el, i) => { el.scrollTop = Math.max(0, i * 20 - el.clientHeight / 2); }, shownGapAt);
   const text = await page.locator('.rows .marker-gap').first().innerText();
   assert(/could not be resumed/.test(text) && /resume_refused/.test(text), `the row says: ${text}`);
   await page.context().close();
@@ -412,7 +417,11 @@ test('gap marker: lines rotated away by Docker while the service was down show a
   await service.start();
   await eventually('a gap row', async () => (await model(page)).some((r) => r.kind === 'gap'), 60_000);
   await page.keyboard.press('Space');
-  const gapIndex = (await page.evaluate(() => window.__logsViewer.rows())).findIndex((r) => r.kind === 'gap');
+  await eventually('paused', async () => (await stats(page)).paused);
+  // The index in the rows the paused list shows: the buffer behind it keeps taking lines (and dropping the oldest at
+  // the 10,000-row bound), so an index into it would point the scroll past the row.
+  const gapIndex = (await shownRows(page)).findIndex((r) => r.kind === 'gap');
+  assert(gapIndex >= 0, 'the gap row was dropped from the view before it was paused');
   // Rows are 20 px high without wrap: bring the gap row to the middle of the paused view.
   await page.locator('.rows').evaluate((el, i) => { el.scrollTop = Math.max(0, i * 20 - el.clientHeight / 2); }, gapIndex);
   await page.waitForSelector('.rows .marker-gap');

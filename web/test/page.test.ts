@@ -1,7 +1,9 @@
 // @vitest-environment jsdom
 import { describe, expect, it } from 'vitest';
 import { describeToken, storedToken, takeTokenFromFragment } from '../src/app/auth';
-import { readViewState, toRequest, writeViewState } from '../src/app/viewState';
+import { pauseView, readViewState, toRequest, writeViewState } from '../src/app/viewState';
+import { LogBuffer } from '../src/client';
+import { line } from './fakeSocket';
 import { highlightSegments } from '../src/app/highlight';
 
 describe('the token in the URL fragment', () => {
@@ -67,5 +69,21 @@ describe('highlights', () => {
     const start = message.length - 40;
     expect(html({ matches: [[start, message.length]] })).toContain(`n=1 ${a}b <mark>${a}</mark></span>`);
     expect(html({ matches: [[start, message.length]] }).match(/<mark>/g)).toHaveLength(1);
+  });
+});
+
+describe('a paused view', () => {
+  it('keeps the rows it showed and each source\'s drop count frozen with them while the buffer drops more', () => {
+    const b = new LogBuffer(4);
+    const entry = (n: number, msg: string) => ({ kind: 'line' as const, frame: { ...line(n), message: msg } as never });
+    b.add('busy', [1, 2, 3].map((n) => entry(n, `busy ${n}`)));
+    b.add('quiet', [entry(4, 'quiet 4'), entry(5, 'quiet 5')]);
+    expect([b.droppedFrom('busy'), b.droppedFrom('quiet')]).toEqual([1, 0]);
+    const paused = pauseView(b.view, b, ['busy', 'quiet']);
+    b.add('busy', [6, 7, 8].map((n) => entry(n, `busy ${n}`)));
+    // The live buffer dropped two more busy rows and a quiet one; the paused view still shows its rows and counts.
+    expect([b.droppedFrom('busy'), b.droppedFrom('quiet')]).toEqual([3, 1]);
+    expect(paused.rows.map((r) => r.frame.message)).toEqual(['busy 2', 'busy 3', 'quiet 4', 'quiet 5']);
+    expect([paused.droppedFrom.get('busy'), paused.droppedFrom.get('quiet'), paused.added]).toEqual([1, 0, 5]);
   });
 });

@@ -5,7 +5,7 @@ import { ApiError } from './api';
 import { downloadLog } from './download';
 import { useLogStreams, type SourceState } from '../react';
 import { Row, type RowOptions } from './Row';
-import { sourceKey, toRequest, type OpenSource, type QueryState } from './viewState';
+import { pauseView, sourceKey, toRequest, type OpenSource, type PausedView, type QueryState } from './viewState';
 
 const LEVELS = ['debug', 'info', 'warning', 'error', 'critical'] as const;
 const KEEP_CHOICES = [1_000, 5_000, 10_000, 50_000];
@@ -35,7 +35,7 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
   const [timestamps, setTimestamps] = useState(true);
   const [wrap, setWrap] = useState(false);
   const [keep, setKeep] = useState(() => Number(sessionStorage.getItem('logsmigration.keep')) || 10_000);
-  const [paused, setPaused] = useState<{ rows: readonly LogRow[]; added: number; droppedFrom: Map<string, number> } | undefined>();
+  const [paused, setPaused] = useState<PausedView | undefined>();
   const [draft, setDraft] = useState(query);
   useEffect(() => setDraft(query), [query]);
   const filterInput = useRef<HTMLInputElement>(null);
@@ -72,16 +72,19 @@ export function LogView({ token, sources, query, onQuery, onRemove, onAuthError 
     return bySource;
   }, [panes, sources, rows]);
   // The drop counts are frozen with the rows: a paused pane says how many rows older than the ones it shows are gone.
-  const pause = () => setPaused((p) => p ?? { rows: streams.rows.slice(), added: streams.added, droppedFrom: new Map(sources.map((s) => [sourceKey(s), streams.buffer.droppedFrom(sourceKey(s))])) });
+  const pause = () => setPaused((p) => p ?? pauseView(streams.rows, { added: streams.added, droppedFrom: (k) => streams.buffer.droppedFrom(k) }, sources.map(sourceKey)));
   const droppedFrom = (key: string) => (paused ? paused.droppedFrom.get(key) ?? 0 : streams.buffer.droppedFrom(key));
   const live = () => { setPaused(undefined); };
 
   // The page's own model, for the browser tests (and for anyone debugging in the console).
   useEffect(() => {
+    const describe = (r: LogRow) => ({ kind: r.kind, source: r.source, message: r.frame.message, timestamp: r.frame.timestamp, level: r.frame.level, gap: r.frame.gap, replica: r.frame.metadata?.task_name ?? r.frame.metadata?.replica });
     (window as unknown as { __logsViewer: unknown }).__logsViewer = {
       last: () => { const v = streams.buffer.view; for (let i = v.length - 1; i >= 0; i--) if (v[i].kind === 'line') return v[i].frame.message; return undefined; },
       lines: () => streams.buffer.view.filter((r) => r.kind === 'line').map((r) => r.frame.message),
-      rows: () => streams.buffer.view.map((r) => ({ kind: r.kind, source: r.source, message: r.frame.message, timestamp: r.frame.timestamp, level: r.frame.level, gap: r.frame.gap, replica: r.frame.metadata?.task_name ?? r.frame.metadata?.replica })),
+      rows: () => streams.buffer.view.map(describe),
+      // What the list shows: the frozen rows while paused (the buffer goes on taking and dropping rows meanwhile).
+      shown: () => rows.map(describe),
       stats: () => ({ held: streams.buffer.length, bytes: streams.buffer.bytes, added: streams.buffer.added, dropped: streams.buffer.dropped, duplicates: streams.duplicates(), droppedBySource: Object.fromEntries(sources.map((s) => [sourceKey(s), streams.buffer.droppedFrom(sourceKey(s))])), rendered: document.querySelectorAll('.rows .row').length, waiting, paused: !!paused, sources: streams.sources }),
     };
   });

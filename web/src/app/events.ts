@@ -1,4 +1,4 @@
-import { AUTH_ERROR_CODES, backoffDelay, type SocketFactory, type SocketLike } from '../client';
+import { abandonSocket, AUTH_ERROR_CODES, backoffDelay, IdleWatch, systemTimers, type SocketFactory, type SocketLike, type Timers } from '../client';
 import type { HostEvent } from './api';
 
 export interface HostEventsHandlers {
@@ -20,7 +20,7 @@ export interface HostEventsOptions {
   origin: string;
   token: () => string | undefined;
   socketFactory?: SocketFactory;
-  timers?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
+  timers?: Timers;
   random?: () => number;
   /** Reopen a feed silent this long (the server's heartbeat comes every 15 s). Default 45 s. */
   idleTimeoutMs?: number;
@@ -37,34 +37,29 @@ const FATAL = new Set(['invalid_parameter', 'unknown_host', 'not_found', 'not_su
 export class HostEventsFeed {
   private socket: SocketLike | undefined;
   private retryTimer: unknown;
-  private idleTimer: unknown;
   private attempt = 0;
   private closed = false;
   private stopReason: { kind: 'auth' | 'fatal'; message: string } | undefined;
   /** Sockets opened after the first one. */
   reconnects = 0;
 
-  constructor(private readonly options: HostEventsOptions, private readonly handlers: HostEventsHandlers) {}
+  private readonly idle: IdleWatch;
 
-  private get timers() {
-    return this.options.timers ?? {
-      setTimeout: (fn: () => void, ms: number) => globalThis.setTimeout(fn, ms),
-      clearTimeout: (h: unknown) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
-    };
+  constructor(private readonly options: HostEventsOptions, private readonly handlers: HostEventsHandlers) {
+    this.idle = new IdleWatch(() => this.timers, options.idleTimeoutMs ?? 45_000, () => this.socket, (code, reason) => this.onClose(code, reason));
   }
+
+  private get timers(): Timers { return this.options.timers ?? systemTimers; }
 
   start(): this { this.open(); return this; }
 
   stop(): void {
     this.closed = true;
     if (this.retryTimer !== undefined) this.timers.clearTimeout(this.retryTimer);
-    if (this.idleTimer !== undefined) this.timers.clearTimeout(this.idleTimer);
+    this.idle.clear();
     const socket = this.socket;
     this.socket = undefined;
-    if (socket) {
-      socket.onclose = socket.onmessage = socket.onerror = socket.onopen = null;
-      try { socket.close(1000, 'viewer closed'); } catch { /* already closing */ }
-    }
+    if (socket) abandonSocket(socket, 1000, 'viewer closed');
   }
 
   private url(): string {
@@ -79,25 +74,15 @@ export class HostEventsFeed {
     let socket: SocketLike;
     try { socket = factory(this.url()); } catch { this.retry(); return; }
     this.socket = socket;
-    this.armIdle();
+    this.idle.arm();
     socket.onmessage = (ev) => { if (socket === this.socket) this.onMessage(ev.data); };
     socket.onclose = (ev) => { if (socket === this.socket) this.onClose(ev.code, ev.reason); };
     socket.onerror = () => { /* the close that follows decides */ };
   }
 
-  private armIdle(): void {
-    if (this.idleTimer !== undefined) this.timers.clearTimeout(this.idleTimer);
-    this.idleTimer = this.timers.setTimeout(() => {
-      const socket = this.socket;
-      if (!socket) return;
-      socket.onclose = socket.onmessage = socket.onerror = socket.onopen = null;
-      try { socket.close(4000, 'idle'); } catch { /* ignore */ }
-      this.onClose(1006, 'no frame within the idle timeout');
-    }, this.options.idleTimeoutMs ?? 45_000);
-  }
 
   private onMessage(data: unknown): void {
-    this.armIdle();
+    this.idle.arm();
     let frame: { type?: string; code?: string; message?: string };
     try { frame = JSON.parse(String(data)) as typeof frame; } catch { return; }
     switch (frame.type) {
@@ -124,8 +109,7 @@ export class HostEventsFeed {
 
   private onClose(code: number, reason: string): void {
     this.socket = undefined;
-    if (this.idleTimer !== undefined) this.timers.clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.idle.clear();
     if (this.closed) return;
     const stop = this.stopReason ?? (code === 1008 ? { kind: 'auth' as const, message: reason || 'refused by the server' } : undefined);
     if (stop) {

@@ -1,4 +1,4 @@
-import type { SourceType, StreamRequest } from '../client';
+import type { LogBuffer, LogRow, SourceType, StreamRequest } from '../client';
 
 /** What is open, in the page's own address (shareable: the token is never part of it). */
 export interface OpenSource { kind: SourceType; host: string; id: string }
@@ -59,4 +59,13 @@ export function toRequest(s: OpenSource, q: QueryState, tail: number): StreamReq
     // A filtered tail may scan history backwards: ask for the progress frames the banner shows.
     progress: q.filter ? true : undefined,
   };
+}
+
+/** A paused view: the rows it shows, the count of rows added when it paused, and per source how many rows older than
+ * the shown ones were gone by then. The counts are frozen with the rows: the buffer goes on dropping while paused,
+ * but a pane says what is missing before the rows it shows, not before the live ones. */
+export interface PausedView { rows: readonly LogRow[]; added: number; droppedFrom: ReadonlyMap<string, number> }
+
+export function pauseView(rows: readonly LogRow[], buffer: Pick<LogBuffer, 'added' | 'droppedFrom'>, keys: readonly string[]): PausedView {
+  return { rows: rows.slice(), added: buffer.added, droppedFrom: new Map(keys.map((k) => [k, buffer.droppedFrom(k)])) };
 }

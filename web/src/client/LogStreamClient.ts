@@ -1,5 +1,6 @@
 import { buildStreamUrl, type Endpoint, type StreamRequest } from './urls';
 import { backoffDelay, type BackoffOptions } from './backoff';
+import { abandonSocket, IdleWatch, systemTimers, type Timers } from './socketTimers';
 import {
   FATAL_ERROR_CODES, entryKind,
   type ConnectedFrame, type EntryKind, type ErrorFrame, type LogFrame, type ScanProgressFrame, type ServerFrame,
@@ -44,7 +45,7 @@ export interface LogStreamClientOptions {
   idleTimeoutMs?: number;
   socketFactory?: SocketFactory;
   random?: () => number;
-  timers?: { setTimeout(fn: () => void, ms: number): unknown; clearTimeout(handle: unknown): void };
+  timers?: Timers;
 }
 
 /**
@@ -56,7 +57,7 @@ export interface LogStreamClientOptions {
 export class LogStreamClient {
   private socket: SocketLike | undefined;
   private retryTimer: unknown;
-  private idleTimer: unknown;
+  private readonly idle: IdleWatch;
   private attempt = 0;
   private stopped = true;
   private lastCursor: string | undefined;
@@ -80,7 +81,9 @@ export class LogStreamClient {
   /** Lines dropped because this client had delivered them already (same epoch, a seq it saw). */
   duplicates = 0;
 
-  constructor(private readonly options: LogStreamClientOptions, private readonly handlers: LogStreamHandlers = {}) {}
+  constructor(private readonly options: LogStreamClientOptions, private readonly handlers: LogStreamHandlers = {}) {
+    this.idle = new IdleWatch(() => this.timers, options.idleTimeoutMs ?? 45_000, () => this.socket, (code, reason) => this.onClose(code, reason));
+  }
 
   get status(): StreamStatus { return this._status; }
   /**
@@ -109,24 +112,16 @@ export class LogStreamClient {
     this.clearTimers();
     const socket = this.socket;
     this.socket = undefined;
-    if (socket) {
-      socket.onclose = socket.onmessage = socket.onerror = socket.onopen = null;
-      try { socket.close(1000, 'viewer closed'); } catch { /* already closing */ }
-    }
+    if (socket) abandonSocket(socket, 1000, 'viewer closed');
     this.setStatus('stopped', {});
   }
 
-  private get timers() {
-    return this.options.timers ?? {
-      setTimeout: (fn: () => void, ms: number) => globalThis.setTimeout(fn, ms),
-      clearTimeout: (h: unknown) => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
-    };
-  }
+  private get timers(): Timers { return this.options.timers ?? systemTimers; }
 
   private clearTimers(): void {
     if (this.retryTimer !== undefined) this.timers.clearTimeout(this.retryTimer);
-    if (this.idleTimer !== undefined) this.timers.clearTimeout(this.idleTimer);
-    this.retryTimer = this.idleTimer = undefined;
+    this.retryTimer = undefined;
+    this.idle.clear();
   }
 
   private open(): void {
@@ -148,10 +143,10 @@ export class LogStreamClient {
       return;
     }
     this.socket = socket;
-    this.armIdle();
+    this.idle.arm();
     socket.onmessage = (ev) => {
       if (socket !== this.socket) return;
-      this.armIdle();
+      this.idle.arm();
       if (typeof ev.data !== 'string') return;
       let frame: ServerFrame;
       try { frame = JSON.parse(ev.data) as ServerFrame; } catch { return; }
@@ -161,18 +156,6 @@ export class LogStreamClient {
     socket.onerror = () => { /* the close that follows decides */ };
   }
 
-  private armIdle(): void {
-    const idle = this.options.idleTimeoutMs ?? 45_000;
-    if (this.idleTimer !== undefined) this.timers.clearTimeout(this.idleTimer);
-    this.idleTimer = this.timers.setTimeout(() => {
-      // A half-open connection (a dropped network) never closes by itself: give up on it and reconnect.
-      const socket = this.socket;
-      if (!socket) return;
-      socket.onclose = socket.onmessage = socket.onerror = socket.onopen = null;
-      try { socket.close(4000, 'idle'); } catch { /* ignore */ }
-      this.onClose(1006, 'no frame within the idle timeout');
-    }, idle);
-  }
 
   private onFrame(frame: ServerFrame): void {
     switch (frame.type) {
@@ -271,8 +254,7 @@ export class LogStreamClient {
 
   private onClose(code: number, reason: string): void {
     this.socket = undefined;
-    if (this.idleTimer !== undefined) this.timers.clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
+    this.idle.clear();
     if (this.stopped) return;
     const intent = this.closeIntent;
     if (intent?.kind === 'fatal') {

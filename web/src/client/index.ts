@@ -4,3 +4,4 @@ export * from './backoff';
 export * from './LogStreamClient';
 export * from './LogBuffer';
 export * from './parse';
+export * from './socketTimers';
