@@ -19,7 +19,7 @@ public sealed class HostLogLocator(IOptions<DockerOptions> options)
         var setting = Setting(hostId, kind);
         var configured = kind == HostLogKind.System ? host.SystemLog : host.DaemonLog;
         if (configured is not null)
-            return Check(configured, setting);
+            return Check(kind == HostLogKind.Daemon ? WithDaemonUnit(configured) : configured, setting);
         if (!host.Endpoint.StartsWith("unix://", StringComparison.OrdinalIgnoreCase))
             throw new LogSourceException(LogSourceErrorKind.NotAvailable,
                 $"The {Name(kind)} of host '{hostId}' is not configured, and the host is not this machine; set {setting} (JournalDirectory, JournalFile or File, and Access).");
@@ -52,6 +52,22 @@ public sealed class HostLogLocator(IOptions<DockerOptions> options)
         throw new LogSourceException(LogSourceErrorKind.NotAvailable,
             $"No Docker daemon log on this machine: no {unit} entries in a journal in {string.Join(", ", hostLogs.EffectiveJournalDirectories)} and none of {string.Join(", ", hostLogs.EffectiveDaemonLogFiles)}; set {setting}.");
     }
+
+    /// <summary>
+    /// A daemon log in a journal is the daemon's unit only: a configured journal without <c>Unit</c> reads
+    /// <see cref="HostLogOptions.DaemonUnit"/> (<c>docker.service</c>), never the whole journal.
+    /// </summary>
+    private HostLogLocation WithDaemonUnit(HostLogLocation location) =>
+        location.Journal is null || location.Unit is not null
+            ? location
+            : new HostLogLocation
+            {
+                Access = location.Access,
+                JournalDirectory = location.JournalDirectory,
+                JournalFile = location.JournalFile,
+                Unit = _options.HostLogs.EffectiveDaemonUnit,
+                ReaderImage = location.ReaderImage,
+            };
 
     /// <summary>A configured location read by this process must be there; a reader container's paths are checked by the host.</summary>
     private static HostLogLocation Check(HostLogLocation location, string setting)

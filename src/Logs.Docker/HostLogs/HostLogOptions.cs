@@ -17,6 +17,14 @@ public sealed class HostLogOptions
     /// <summary>A longer line (or journal entry) is cut to this many bytes. Default 64 KiB.</summary>
     public int MaxLineBytes { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// How far a line's own time may be out of order with where it is stored: dockerd's <c>time=</c> against the
+    /// journal's receive time, a line written after one stamped later (two writers, a clock step). A time range reads
+    /// this much past its ends (the daemon journal's <c>--since</c>/<c>--until</c>; a file goes on this far past
+    /// <c>until</c>) and keeps the lines whose own time is in it. Default 5 s.
+    /// </summary>
+    public TimeSpan OutOfOrderSlack { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>The journalctl to run for journals read locally. Default <c>journalctl</c> (from PATH).</summary>
     public string JournalctlPath { get; set; } = "journalctl";
 
@@ -25,6 +33,13 @@ public sealed class HostLogOptions
     /// for journals. Default <c>busybox:latest</c>.
     /// </summary>
     public string ReaderImage { get; set; } = "busybox:latest";
+
+    /// <summary>
+    /// Whose reader containers these are (their owner label): the start-up cleanup removes this owner's readers of
+    /// earlier runs. Unset: <c>Streaming:InstanceId</c> when the service sets one, else the machine name. Several
+    /// instances on one machine must each have their own, or each one's start-up removes the others' live readers.
+    /// </summary>
+    public string? ReaderOwner { get; set; }
 
     /// <summary>
     /// A reader container cannot seek by time: a read that starts at a time (a resume) takes the file's last this many
@@ -50,5 +65,6 @@ public sealed class HostLogOptions
     internal IReadOnlyList<string> EffectiveJournalDirectories => JournalDirectories ?? BuiltInJournalDirectories;
     internal IReadOnlyList<string> EffectiveSystemLogFiles => SystemLogFiles ?? BuiltInSystemLogFiles;
     internal IReadOnlyList<string> EffectiveDaemonLogFiles => DaemonLogFiles ?? BuiltInDaemonLogFiles;
+    internal string EffectiveReaderOwner => string.IsNullOrEmpty(ReaderOwner) ? Environment.MachineName : ReaderOwner;
     internal string EffectiveDaemonUnit => DaemonUnit ?? BuiltInDaemonUnit;
 }

@@ -10,6 +10,7 @@ internal static partial class HostLogOptionsValidator
     private const int MinLineBytes = 1024;
     private const int MaxLineBytes = 16 * 1024 * 1024;
     private const int MaxReadBackLines = 1_000_000;
+    private static readonly TimeSpan MaxOutOfOrderSlack = TimeSpan.FromMinutes(10);
 
     public static void Validate(HostLogOptions? options, List<string> errors)
     {
@@ -25,10 +26,14 @@ internal static partial class HostLogOptionsValidator
             errors.Add($"{prefix}:MaxLineBytes must be between {MinLineBytes} and {MaxLineBytes} (was {options.MaxLineBytes}).");
         if (options.ReaderReadBackLines is < 1 or > MaxReadBackLines)
             errors.Add($"{prefix}:ReaderReadBackLines must be between 1 and {MaxReadBackLines} (was {options.ReaderReadBackLines}).");
+        if (options.OutOfOrderSlack < TimeSpan.Zero || options.OutOfOrderSlack > MaxOutOfOrderSlack)
+            errors.Add($"{prefix}:OutOfOrderSlack must be between 00:00:00 and {MaxOutOfOrderSlack} (was {options.OutOfOrderSlack}).");
         if (string.IsNullOrWhiteSpace(options.JournalctlPath))
             errors.Add($"{prefix}:JournalctlPath must name the journalctl program.");
         if (string.IsNullOrWhiteSpace(options.ReaderImage))
             errors.Add($"{prefix}:ReaderImage must name an image.");
+        if (options.ReaderOwner is { } owner && (owner.Length > 128 || owner.Any(c => char.IsControl(c) || char.IsWhiteSpace(c))))
+            errors.Add($"{prefix}:ReaderOwner must be at most 128 characters without spaces or control characters (was '{owner}').");
         ValidatePaths($"{prefix}:JournalDirectories", options.JournalDirectories, errors);
         ValidatePaths($"{prefix}:SystemLogFiles", options.SystemLogFiles, errors);
         ValidatePaths($"{prefix}:DaemonLogFiles", options.DaemonLogFiles, errors);

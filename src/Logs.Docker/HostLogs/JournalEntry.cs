@@ -27,11 +27,69 @@ internal static class JournalEntry
 
     private const long NanosPerMicrosecond = 1_000;
 
+    /// <summary>Metadata of an entry whose message was cut to <c>MaxLineBytes</c>.</summary>
+    public const string TruncatedKey = "truncated";
+
+    /// <summary>What follows the kept start of a message cut to <c>MaxLineBytes</c>, so a reader sees it was cut.</summary>
+    public static string CutMark(int maxBytes) => $" … [cut at {maxBytes.ToString(CultureInfo.InvariantCulture)} bytes]";
+
+    /// <summary>
+    /// The longest JSON line assembled for an entry whose message is at most <paramref name="maxMessageBytes"/>: every
+    /// byte may be escaped as <c>\u00XX</c> (or written as a number in an array, up to 4 bytes), plus the other fields.
+    /// </summary>
+    public static int JsonBytesFor(int maxMessageBytes) => (int)Math.Min(int.MaxValue / 2, maxMessageBytes * 6L + 64 * 1024);
+
+    /// <summary>
+    /// An entry whose JSON was longer even than <see cref="JsonBytesFor"/>: it cannot be parsed, so a marker takes its
+    /// place, never silence: at the entry's time when the kept start of its JSON says it (journalctl writes the fields
+    /// in no fixed order, so it may not), else at the entry before it (<paramref name="after"/>, so it stays between
+    /// the entries it came between), else now.
+    /// </summary>
+    public static SourceRecord Oversized(string start, int jsonBytes, LogTimestamp? after, TimeProvider time)
+    {
+        var at = after ?? LogTimestamp.FromDateTimeOffset(time.GetUtcNow());
+        var key = start.IndexOf("\"__REALTIME_TIMESTAMP\":\"", StringComparison.Ordinal);
+        if (key >= 0)
+        {
+            var digits = start.AsSpan(key + "\"__REALTIME_TIMESTAMP\":\"".Length);
+            var end = digits.IndexOf('"');
+            if (end > 0 && long.TryParse(digits[..end], NumberStyles.None, CultureInfo.InvariantCulture, out var micros))
+                at = new LogTimestamp(micros * NanosPerMicrosecond);
+        }
+        return SourceRecord.IncompleteMarker(at, $"A journal entry longer than {jsonBytes.ToString(CultureInfo.InvariantCulture)} bytes of JSON was left out here.");
+    }
+
+    /// <summary>A line of journalctl's output that is not an entry: a marker in its place (at the entry before it, else now), with its start.</summary>
+    public static SourceRecord Unreadable(string line, LogTimestamp? after, TimeProvider time)
+    {
+        const int Shown = 200;
+        var start = line.Length > Shown ? line[..Shown] + "…" : line;
+        return SourceRecord.IncompleteMarker(after ?? LogTimestamp.FromDateTimeOffset(time.GetUtcNow()),
+            $"A line of the journal's output could not be read as an entry and was left out here: {start}");
+    }
+
+    /// <summary>The message's first <paramref name="maxBytes"/> bytes (whole characters) and the cut mark.</summary>
+    private static string Cut(string message, int maxBytes)
+    {
+        var chars = 0;
+        var bytes = 0;
+        while (chars < message.Length)
+        {
+            var width = char.IsSurrogatePair(message, chars) ? 2 : 1;
+            var size = Encoding.UTF8.GetByteCount(message.AsSpan(chars, width));
+            if (bytes + size > maxBytes)
+                break;
+            bytes += size;
+            chars += width;
+        }
+        return string.Concat(message.AsSpan(0, chars), CutMark(maxBytes));
+    }
+
     /// <summary>
     /// The record of one JSON line; null for a line that is not an entry. With <paramref name="logfmt"/> the message
     /// is a dockerd line whose own time and level win (the journal gives every line of a service's stderr one priority).
     /// </summary>
-    public static SourceRecord? Parse(string json, bool logfmt)
+    public static SourceRecord? Parse(string json, bool logfmt, int maxMessageBytes = int.MaxValue)
     {
         JsonDocument document;
         try
@@ -67,6 +125,11 @@ internal static class JournalEntry
                 }
             }
             var metadata = new Dictionary<string, string>(4, StringComparer.Ordinal);
+            if (Encoding.UTF8.GetByteCount(message) > maxMessageBytes)
+            {
+                message = Cut(message, maxMessageBytes);
+                metadata[TruncatedKey] = "true";
+            }
             Add(metadata, UnitKey, Text(root, "_SYSTEMD_UNIT"));
             Add(metadata, IdentifierKey, Text(root, "SYSLOG_IDENTIFIER"));
             Add(metadata, PidKey, Text(root, "_PID"));

@@ -1,22 +1,27 @@
 using Docker.DotNet.Models;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace LogsMigration.Docker.HostLogs;
 
 /// <summary>
 /// At start-up, removes the log reader containers this instance left on its hosts when it last stopped without
 /// tearing them down (a crash, a kill). Runs in the background: a host that is down delays nothing and is skipped.
+/// "This instance" is <see cref="HostLogOptions.EffectiveReaderOwner"/>: several instances on one machine each need
+/// their own (<c>Streaming:InstanceId</c>), or each one's start-up would remove the others' live readers.
 /// </summary>
-internal sealed partial class ReaderContainerCleanup(DockerHosts hosts, ILogger<ReaderContainerCleanup> logger) : BackgroundService
+internal sealed partial class ReaderContainerCleanup(DockerHosts hosts, IOptions<DockerOptions> options, ILogger<ReaderContainerCleanup> logger) : BackgroundService
 {
+    private readonly string _owner = options.Value.HostLogs.EffectiveReaderOwner;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         foreach (var hostId in hosts.HostIds)
         {
             try
             {
-                var removed = await RemoveStaleAsync(hosts, hostId, stoppingToken).ConfigureAwait(false);
+                var removed = await RemoveStaleAsync(hosts, hostId, _owner, stoppingToken).ConfigureAwait(false);
                 if (removed > 0)
                     LogRemoved(logger, removed, hostId);
             }
@@ -31,8 +36,8 @@ internal sealed partial class ReaderContainerCleanup(DockerHosts hosts, ILogger<
         }
     }
 
-    /// <summary>Removes this instance's readers of earlier runs on one host; returns how many.</summary>
-    public static async Task<int> RemoveStaleAsync(DockerHosts hosts, string hostId, CancellationToken cancellationToken)
+    /// <summary>Removes the readers of <paramref name="owner"/>'s earlier runs on one host; returns how many.</summary>
+    public static async Task<int> RemoveStaleAsync(DockerHosts hosts, string hostId, string owner, CancellationToken cancellationToken)
     {
         var client = hosts.GetClient(hostId);
         var stale = await client.Containers.ListContainersAsync(new ContainersListParameters
@@ -40,7 +45,7 @@ internal sealed partial class ReaderContainerCleanup(DockerHosts hosts, ILogger<
             All = true,
             Filters = new Dictionary<string, IDictionary<string, bool>>
             {
-                ["label"] = new Dictionary<string, bool> { [$"{ReaderContainer.OwnerLabel}={ReaderContainer.Owner}"] = true },
+                ["label"] = new Dictionary<string, bool> { [$"{ReaderContainer.OwnerLabel}={owner}"] = true },
             },
         }, cancellationToken).ConfigureAwait(false);
         var removed = 0;

@@ -31,6 +31,16 @@ public sealed class HostLogOptionsValidatorTests
         Assert.Contains(expected, result.Failures!);
     }
 
+    [Theory]
+    [InlineData("two words")]
+    [InlineData("tab\there")]
+    public void Validate_ReaderOwnerWithSpaces_FailsNamingTheSetting(string owner)
+    {
+        var result = new DockerOptionsValidator().Validate(null, Options(new HostLogLocation { JournalDirectory = "/var/log/journal" }, new HostLogOptions { ReaderOwner = owner }));
+
+        Assert.Contains(result.Failures!, f => f.StartsWith("Docker:HostLogs:ReaderOwner", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Validate_UnitOnAFileAndImageWithoutContainerAccess_Fail()
     {
@@ -46,9 +56,10 @@ public sealed class HostLogOptionsValidatorTests
         var result = new DockerOptionsValidator().Validate(null, Options(hostLogs: new HostLogOptions
         {
             PollInterval = TimeSpan.Zero, MaxLineBytes = 10, ReaderReadBackLines = 0, ReaderImage = " ", SystemLogFiles = ["var/log/syslog"],
+            OutOfOrderSlack = TimeSpan.FromSeconds(-1),
         }));
 
-        foreach (var setting in new[] { "PollInterval", "MaxLineBytes", "ReaderReadBackLines", "ReaderImage", "SystemLogFiles" })
+        foreach (var setting in new[] { "PollInterval", "MaxLineBytes", "ReaderReadBackLines", "ReaderImage", "SystemLogFiles", "OutOfOrderSlack" })
             Assert.Contains(result.Failures!, f => f.StartsWith($"Docker:HostLogs:{setting}", StringComparison.Ordinal));
     }
 
