@@ -10,10 +10,10 @@ namespace LogsMigration.Docker.Services;
 /// </summary>
 internal static class MergedRead
 {
-    public static async IAsyncEnumerable<SourceRecord> ReadAsync(IAsyncEnumerable<SourceRecord> lines, TimeSpan window, TimeProvider time,
+    public static async IAsyncEnumerable<SourceRecord> ReadAsync(IAsyncEnumerable<SourceRecord> lines, TimeSpan window, int maxHeld, TimeProvider time,
         [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var merger = new ServiceLineMerger(window, time);
+        var merger = new ServiceLineMerger(window, time, maxHeld);
         using var read = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var enumerator = lines.GetAsyncEnumerator(read.Token);
         Task<bool>? next = null;

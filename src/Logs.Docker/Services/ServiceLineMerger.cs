@@ -8,10 +8,9 @@ namespace LogsMigration.Docker.Services;
 /// from when it arrived, so the daemon's clock does not matter) and released smallest timestamp first. A line older
 /// than one already released cannot be put back in order: it goes out at once rather than being dropped.
 /// </summary>
-internal sealed class ServiceLineMerger(TimeSpan window, TimeProvider time)
+/// <param name="maxHeld">Lines held at most (<see cref="DockerOptions.ServiceMergeMaxHeldLines"/>); beyond it the oldest is released early, so a flood cannot grow memory without bound.</param>
+internal sealed class ServiceLineMerger(TimeSpan window, TimeProvider time, int maxHeld)
 {
-    /// <summary>Lines held at most; beyond it the oldest is released early, so a flood cannot grow memory without bound.</summary>
-    public const int MaxHeldLines = 10_000;
 
     private readonly PriorityQueue<HeldRecord, (long Timestamp, long Order)> _held = new();
     private readonly Queue<SourceRecord> _ready = new();
@@ -28,7 +27,7 @@ internal sealed class ServiceLineMerger(TimeSpan window, TimeProvider time)
             return;
         }
         _held.Enqueue(new HeldRecord(record, time.GetTimestamp()), (record.Timestamp.UnixNanoseconds, _order++));
-        if (_held.Count > MaxHeldLines)
+        if (_held.Count > maxHeld)
             _ready.Enqueue(ReleaseFirst());
     }
 

@@ -10,4 +10,10 @@ internal sealed partial class ServiceLogRead
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Service of {Key} no longer exists; its log stream ends.")]
     private static partial void LogServiceGone(ILogger logger, StreamKey key);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Docker's read of {Key} without follow gave nothing for {Timeout}; reading it again, skipping each task's lines already given.")]
+    private static partial void LogStalled(ILogger logger, StreamKey key, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Docker's read of {Key} without follow stalled {Times} times ({Timeout} each); it ends with a marker that lines may be missing.")]
+    private static partial void LogStalledGaveUp(ILogger logger, StreamKey key, TimeSpan timeout, int times);
 }

@@ -17,8 +17,15 @@ namespace LogsMigration.Docker.Services;
 /// <see cref="SourceRecord.IncompleteMarker"/> in its place, and the read goes on with the other tasks, as the daemon's
 /// does. The daemon closing a followed read of a service that still exists is <see cref="LogSourceErrorKind.Unavailable"/>,
 /// worth reopening. Shared by the service source and the stack source (one per service of the stack).
+/// <para>
+/// A read without <c>follow</c> can stop in the middle and never end when the service's tasks change while it runs
+/// (dockerd 20.10; moby/moby#38640). One that gives nothing for <see cref="DockerOptions.ServiceReadStallTimeout"/> is
+/// taken as stalled and read again, each task's lines already given skipped (<see cref="TaskReadProgress"/>), at most
+/// <see cref="DockerOptions.ServiceReadStallRetries"/> times; then the read ends with a marker saying lines may be
+/// missing. A followed read cannot tell a stall from a quiet service and is not timed.
+/// </para>
 /// </summary>
-internal sealed partial class ServiceLogRead(DockerClient client, TimeProvider time, ILogger logger)
+internal sealed partial class ServiceLogRead(DockerClient client, DockerOptions options, TimeProvider time, ILogger logger)
 {
     /// <summary>How the daemon's error frame ends when its own read was cancelled (seen on dockerd 20.10 at shutdown).</summary>
     private const string CancelledReadText = "context canceled";
@@ -28,13 +35,76 @@ internal sealed partial class ServiceLogRead(DockerClient client, TimeProvider t
     public async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SwarmService service, SourceStart start,
         Action<Dictionary<string, string>>? decorate, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var tty = service.Spec?.TaskTemplate?.ContainerSpec?.TTY ?? false;
         var name = service.Spec?.Name ?? service.ID;
         var tasks = new ServiceTaskDirectory(client, key.HostId, service.ID, name, logger, decorate);
         await tasks.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        if (start.Follow)
+        {
+            await foreach (var record in ReadOnceAsync(key, service, start, tasks, progress: null, cancellationToken).ConfigureAwait(false))
+                yield return record;
+            yield break;
+        }
 
-        using var read = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        await using var stream = await SwarmServiceApi.OpenLogsAsync(client, key, service.ID, start, cancellationToken).ConfigureAwait(false);
+        var progress = new TaskReadProgress(options.RestartSeamMargin);
+        for (var stalls = 0; ; stalls++)
+        {
+            var read = new Attempt();
+            await foreach (var record in ReadOnceAsync(key, service, start, tasks, progress, cancellationToken, read).ConfigureAwait(false))
+                yield return record;
+            if (!read.Stalled)
+            {
+                // A task an earlier read gave lines of, absent from the re-read that ended (removed since): the rest of
+                // its lines may be missing.
+                foreach (var (task, lastGiven) in stalls > 0 ? progress.Unreached().ToList() : [])
+                    yield return SourceRecord.IncompleteMarker(lastGiven,
+                        $"Docker's read of service {name}'s logs was read again after it stalled, and {TaskName(task)} was no longer in it; lines it wrote after this point may be missing.");
+                yield break;
+            }
+            if (stalls == options.ServiceReadStallRetries)
+            {
+                LogStalledGaveUp(logger, key, options.ServiceReadStallTimeout, stalls + 1);
+                yield return SourceRecord.IncompleteMarker(progress.NewestGiven ?? LogTimestamp.FromDateTimeOffset(time.GetUtcNow()),
+                    $"Docker's read of service {name}'s logs stopped answering ({stalls + 1} times, {options.ServiceReadStallTimeout.TotalSeconds:0.#} s each); lines of some of its tasks may be missing.");
+                yield break;
+            }
+            LogStalled(logger, key, options.ServiceReadStallTimeout);
+            foreach (var seam in progress.BeginReread())
+                yield return seam;
+        }
+    }
+
+    private static string TaskName(string details) =>
+        SwarmDetails.Parse(details).TaskId is { } id ? $"task {id}" : "a task";
+
+    /// <summary>Whether one read without <c>follow</c> stalled.</summary>
+    private sealed class Attempt
+    {
+        public bool Stalled { get; set; }
+    }
+
+    private async IAsyncEnumerable<SourceRecord> ReadOnceAsync(StreamKey key, SwarmService service, SourceStart start, ServiceTaskDirectory tasks,
+        TaskReadProgress? progress, [EnumeratorCancellation] CancellationToken cancellationToken, Attempt? attempt = null)
+    {
+        var tty = service.Spec?.TaskTemplate?.ContainerSpec?.TTY ?? false;
+        var name = service.Spec?.Name ?? service.ID;
+        // The read's own token: cancelled with the caller's, by the removal watcher, and (without follow) when Docker
+        // does not answer within the stall timeout, on this source's clock.
+        using var read = new CancellationTokenSource(Timeout.InfiniteTimeSpan, time);
+        using var linked = cancellationToken.UnsafeRegister(static state => ((CancellationTokenSource)state!).Cancel(), read);
+        // Without follow, the opening too is timed: a stalled read may not even answer.
+        if (attempt is not null)
+            read.CancelAfter(options.ServiceReadStallTimeout);
+        Stream? stream;
+        try
+        {
+            stream = await SwarmServiceApi.OpenLogsAsync(client, key, service.ID, start, read.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (attempt is not null && !cancellationToken.IsCancellationRequested)
+        {
+            attempt.Stalled = true;
+            yield break;
+        }
+        await using var opened = stream;
         if (stream is null)
         {
             LogServiceGone(logger, key);
@@ -49,8 +119,15 @@ internal sealed partial class ServiceLogRead(DockerClient client, TimeProvider t
         try
         {
             await using var lines = reader.ReadAsync(new DockerStreamDemultiplexer(stream, multiplexed: !tty), read.Token).GetAsyncEnumerator(read.Token);
-            while (await MoveNextAsync(lines, watcher, cancellationToken).ConfigureAwait(false))
+            while (true)
             {
+                if (attempt is not null)
+                    read.CancelAfter(options.ServiceReadStallTimeout);
+                if (!await MoveNextAsync(lines, watcher, attempt, read.Token, cancellationToken).ConfigureAwait(false))
+                    break;
+                // Only Docker's wait is timed, not the time the consumer holds a line (a slow download, a stack's merge).
+                if (attempt is not null)
+                    read.CancelAfter(Timeout.InfiniteTimeSpan);
                 var line = lines.Current;
                 if (line.IsDaemonError)
                 {
@@ -59,7 +136,7 @@ internal sealed partial class ServiceLogRead(DockerClient client, TimeProvider t
                     // stream ends here the read is reopened from the newest line and nothing is missing.
                     if (start.Follow && line.Text.EndsWith(CancelledReadText, StringComparison.Ordinal))
                         cancelled = line;
-                    else
+                    else if (progress?.IsNewError(line.Text) ?? true)
                         yield return SourceRecord.IncompleteMarker(line.Timestamp, line.Text);
                     continue;
                 }
@@ -72,8 +149,15 @@ internal sealed partial class ServiceLogRead(DockerClient client, TimeProvider t
                 // Docker's service logs have no `until`: lines stamped after it are dropped as they are read.
                 if (start.IsAfterUntil(line.Timestamp))
                     continue;
-                var metadata = await tasks.GetMetadataAsync(line.Details, cancellationToken).ConfigureAwait(false);
-                yield return line.ToRecord(metadata);
+                // A repeat is judged before the task's metadata is looked up: a re-read's repeats of a task removed
+                // meanwhile must not cost a task listing each.
+                var verdict = progress?.Offer(line.Details ?? "", line.ToRecord(metadata: null));
+                if (verdict == TaskReadProgress.Verdict.Repeat)
+                    continue;
+                if (verdict == TaskReadProgress.Verdict.NewAfterGap)
+                    yield return SourceRecord.IncompleteMarker(line.Timestamp,
+                        $"Docker's read of service {name}'s logs was read again after it stalled, and {TaskName(line.Details ?? "")}'s newer lines pushed older ones out of the tail; lines of that task may be missing here.");
+                yield return line.ToRecord(await tasks.GetMetadataAsync(line.Details, cancellationToken).ConfigureAwait(false));
             }
         }
         finally
@@ -88,8 +172,12 @@ internal sealed partial class ServiceLogRead(DockerClient client, TimeProvider t
                 $"Docker host '{key.HostId}' closed the log stream of service {name}{(cancelled is { } last ? $": {last.Text}" : ".")}");
     }
 
-    /// <summary>Advances the reader; false at the end, and when the service's removal cancelled the read.</summary>
-    private static async ValueTask<bool> MoveNextAsync(IAsyncEnumerator<DockerLogLine> lines, ServiceRemovalWatcher? watcher, CancellationToken cancellationToken)
+    /// <summary>
+    /// Advances the reader; false at the end, when the service's removal cancelled the read, and when a read without
+    /// follow stalled (said in <paramref name="attempt"/>).
+    /// </summary>
+    private static async ValueTask<bool> MoveNextAsync(IAsyncEnumerator<DockerLogLine> lines, ServiceRemovalWatcher? watcher, Attempt? attempt,
+        CancellationToken read, CancellationToken cancellationToken)
     {
         try
         {
@@ -97,6 +185,11 @@ internal sealed partial class ServiceLogRead(DockerClient client, TimeProvider t
         }
         catch (OperationCanceledException) when (watcher?.Removed == true && !cancellationToken.IsCancellationRequested)
         {
+            return false;
+        }
+        catch (Exception ex) when (attempt is not null && read.IsCancellationRequested && !cancellationToken.IsCancellationRequested && ex is OperationCanceledException or IOException)
+        {
+            attempt.Stalled = true;
             return false;
         }
     }

@@ -31,6 +31,6 @@ public sealed class ServiceLogSource(DockerHosts hosts, IOptions<DockerOptions> 
     protected override string IdOf(SwarmService resource) => resource.ID;
 
     protected override IAsyncEnumerable<SourceRecord> ReadResourceAsync(DockerClient client, StreamKey key, SwarmService resource, SourceStart start, CancellationToken cancellationToken) =>
-        MergedRead.ReadAsync(new ServiceLogRead(client, Time, Logger).ReadAsync(key, resource, start, decorate: null, cancellationToken),
-            Options.ServiceMergeWindow, Time, cancellationToken);
+        MergedRead.ReadAsync(new ServiceLogRead(client, Options, Time, Logger).ReadAsync(key, resource, start, decorate: null, cancellationToken),
+            Options.ServiceMergeWindow, Options.ServiceMergeMaxHeldLines, Time, cancellationToken);
 }

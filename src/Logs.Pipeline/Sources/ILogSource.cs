@@ -18,6 +18,13 @@ public interface ILogSource
     string? TailPartitionKey => null;
 
     /// <summary>
+    /// What a client's <c>connected</c> frame says about the resolved resource beyond the fields every source has (a
+    /// stack's <c>stack_kind</c>): snake_case names and string values, written as they are by a handler that knows
+    /// nothing of the source. None by default.
+    /// </summary>
+    IEnumerable<KeyValuePair<string, string>> ConnectedFields(StreamKey key) => [];
+
+    /// <summary>
     /// Turns what the user typed (an id, a short id, a name) into the canonical id used in the stream key,
     /// so that two clients naming one container differently share one stream.
     /// Throws <see cref="LogSourceException"/> with <see cref="LogSourceErrorKind.NotFound"/> and the like.

@@ -69,6 +69,40 @@ public sealed class ServiceLogSourceTests(ITestOutputHelper output) : IDisposabl
             $"{pair.First.Timestamp} {pair.First.Text} ({pair.First.Metadata!["replica"]}) came before {pair.Second.Timestamp} {pair.Second.Text} ({pair.Second.Metadata!["replica"]})"));
     }
 
+    /// <summary>
+    /// A read without follow is timed for Docker's stall (<c>Docker:ServiceReadStallTimeout</c>), but a consumer that
+    /// holds a line longer than that (a slow download, a stack's merge waiting for another member) is not Docker
+    /// stalling: the read goes on, with no re-read and no marker. (It counted the consumer's time, took it for stalls,
+    /// and gave up after the retries with a marker saying lines may be missing.)
+    /// </summary>
+    [Fact]
+    public async Task ReadAsync_HistoryWithAConsumerSlowerThanTheStallTimeout_EveryLineOnceWithoutAMarker()
+    {
+        const int Lines = 5000;
+        var endpoint = TestEngines.Endpoint(TestEngines.Main);
+        await using var service = await TestService.CreateAsync(endpoint, "slowconsumer", 1,
+            $"seq {Lines} | sed 's/^/n=/'; exec sleep 100000");
+        await Eventually.True(async () => (await DockerCli.RunAsync(endpoint, "service", "logs", "--raw", "--tail", "1", service.Name)).Contains($"n={Lines}", StringComparison.Ordinal),
+            "the task wrote all its lines", ConvergeTimeout);
+        var options = TestEngines.Options(TestEngines.Main, TestEngines.Worker, TestEngines.Second);
+        options.ServiceReadStallTimeout = TimeSpan.FromSeconds(1);
+        options.ServiceReadStallRetries = 1;
+        var source = new ServiceLogSource(_hosts, Microsoft.Extensions.Options.Options.Create(options), TimeProvider.System, _loggers.CreateLogger<ServiceLogSource>());
+        var key = new StreamKey(TestEngines.Main, LogSourceType.Service, service.Id);
+
+        var records = new List<SourceRecord>();
+        await foreach (var record in source.ReadAsync(key, SourceStart.History(Lines), CancellationToken.None))
+        {
+            records.Add(record);
+            // Held longer than the stall timeout, three times: what a slow viewer does to the read.
+            if (records.Count is 1 or 2000 or 4000)
+                await Task.Delay(TimeSpan.FromSeconds(2));
+        }
+
+        Assert.Empty(records.Where(r => r.Incomplete is not null).Select(r => r.Incomplete));
+        Assert.Equal(Enumerable.Range(1, Lines).Select(i => $"n={i}"), records.Select(r => r.Text));
+    }
+
     [Theory]
     [InlineData(TestEngines.Second, "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\"")]
     [InlineData(TestEngines.Worker, "This node is not a swarm manager. Worker nodes can't be used to view or modify cluster state.")]

@@ -26,6 +26,7 @@ public sealed class ResumeFilterTests
         Assert.False(filter.IsRepeat(lateErr));
         Assert.False(filter.IsRepeat(Line("out 3", 21)));
         Assert.True(filter.IsRepeat(Line("older than the margin", 17)));
+        Assert.Null(filter.SeamMarker());
     }
 
     [Fact]
@@ -50,6 +51,25 @@ public sealed class ResumeFilterTests
         filter.Observe(Line("newest", 30));
         filter.Observe(Line("older", 10));
         Assert.Equal(Line("", 28).Timestamp, filter.Reopen().Since);
+    }
+
+    /// <summary>
+    /// More lines within the margin than the identities it keeps (a burst): those it no longer knows by identity are
+    /// repeats by their time, never given again. (They were new to it, and a reopened read repeated them.)
+    /// </summary>
+    [Fact]
+    public void Reopen_ABurstLargerThanTheWindow_TheLinesPastItAreStillRepeats()
+    {
+        var filter = new ResumeFilter(TimeSpan.FromSeconds(2), window: 4);
+        for (var i = 0; i < 10; i++)
+            filter.Observe(Line($"burst {i}", 10 + i * 0.001));
+        filter.Reopen();
+        Assert.All(Enumerable.Range(0, 10), i => Assert.True(filter.IsRepeat(Line($"burst {i}", 10 + i * 0.001)), $"burst {i}"));
+        Assert.False(filter.IsRepeat(Line("next", 10.011)));
+        // Judged partly by time, the seam says lines may be missing there, at the newest line seen.
+        var marker = Assert.IsType<SourceRecord>(filter.SeamMarker());
+        Assert.Equal(Line("", 10 + 9 * 0.001).Timestamp, marker.Timestamp);
+        Assert.NotNull(marker.Incomplete);
     }
 
     [Fact]
