@@ -48,6 +48,29 @@ public sealed class DockerOptions
     /// </summary>
     public TimeSpan ServiceMergeWindow { get; set; } = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// Lines a service's or stack's merge holds at most; beyond it the oldest is released early (possibly out of order),
+    /// so a flood cannot grow memory without bound. Default 10000.
+    /// </summary>
+    public int ServiceMergeMaxHeldLines { get; set; } = 10_000;
+
+    /// <summary>
+    /// A service's (or a stack member's) read without follow that gives nothing for this long is taken as stalled and
+    /// read again: dockerd can leave such a read open forever, part of it unsent, when the service's tasks change
+    /// while it runs (moby/moby#38640). Keep it times (<see cref="ServiceReadStallRetries"/> + 1) below
+    /// <c>Streaming:OpenTimeout</c>, which bounds a stream's first history read. Default 5 s (1 s to 10 min).
+    /// </summary>
+    public TimeSpan ServiceReadStallTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How many times a stalled read without follow is read again before it ends with a marker that lines may be
+    /// missing. Default 3 (0 to 100).
+    /// </summary>
+    public int ServiceReadStallRetries { get; set; } = 3;
+
+    /// <summary>How a stack's members are read: its poll, buffer and per-member retry.</summary>
+    public Stacks.StackOptions Stacks { get; set; } = new();
+
     /// <summary>How host and daemon logs are followed and where an unconfigured local host's are looked for.</summary>
     public HostLogs.HostLogOptions HostLogs { get; set; } = new();
 }

@@ -12,6 +12,10 @@ public sealed partial class DockerOptionsValidator : IValidateOptions<DockerOpti
     private static readonly string[] SupportedSchemes = ["unix", "tcp", "http", "https"];
     private static readonly TimeSpan MaxRestartGrace = TimeSpan.FromMinutes(10);
     private static readonly TimeSpan MaxServiceMergeWindow = TimeSpan.FromSeconds(10);
+    private const int MaxServiceMergeHeldLines = 1_000_000;
+    private static readonly TimeSpan MinServiceReadStallTimeout = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan MaxServiceReadStallTimeout = TimeSpan.FromMinutes(10);
+    private const int MaxServiceReadStallRetries = 100;
 
     public ValidateOptionsResult Validate(string? name, DockerOptions options)
     {
@@ -39,7 +43,14 @@ public sealed partial class DockerOptionsValidator : IValidateOptions<DockerOpti
             errors.Add($"{DockerOptions.SectionName}:RestartGrace must be between 00:00:00 and {MaxRestartGrace} (was {options.RestartGrace}).");
         if (options.ServiceMergeWindow < TimeSpan.Zero || options.ServiceMergeWindow > MaxServiceMergeWindow)
             errors.Add($"{DockerOptions.SectionName}:ServiceMergeWindow must be between 00:00:00 and {MaxServiceMergeWindow} (was {options.ServiceMergeWindow}).");
+        if (options.ServiceMergeMaxHeldLines is < 1 or > MaxServiceMergeHeldLines)
+            errors.Add($"{DockerOptions.SectionName}:ServiceMergeMaxHeldLines must be between 1 and {MaxServiceMergeHeldLines} (was {options.ServiceMergeMaxHeldLines}).");
+        if (options.ServiceReadStallTimeout < MinServiceReadStallTimeout || options.ServiceReadStallTimeout > MaxServiceReadStallTimeout)
+            errors.Add($"{DockerOptions.SectionName}:ServiceReadStallTimeout must be between {MinServiceReadStallTimeout} and {MaxServiceReadStallTimeout} (was {options.ServiceReadStallTimeout}).");
+        if (options.ServiceReadStallRetries is < 0 or > MaxServiceReadStallRetries)
+            errors.Add($"{DockerOptions.SectionName}:ServiceReadStallRetries must be between 0 and {MaxServiceReadStallRetries} (was {options.ServiceReadStallRetries}).");
         HostLogs.HostLogOptionsValidator.Validate(options.HostLogs, errors);
+        Stacks.StackOptionsValidator.Validate(options.Stacks, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

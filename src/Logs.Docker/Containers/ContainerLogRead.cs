@@ -75,6 +75,8 @@ internal sealed partial class ContainerLogRead(DockerClient client, DockerOption
             if (restarted is null)
                 yield break;
             read = NextRead(resume, start, restarted);
+            if (resume.SeamMarker() is { } seam)
+                yield return seam;
             container = restarted;
             reopened = true;
             LogReopening(logger, key, read.Since?.ToRfc3339() ?? AllLines);

@@ -11,7 +11,8 @@ namespace LogsMigration.Docker.Containers;
 /// frames end. The wrapper reads nothing until asked, so the body under it is still at its first byte and is read
 /// with the project's <see cref="Reading.DockerStreamDemultiplexer"/> instead. The field is the library's own: an
 /// upgrade that renames it fails the first container read loudly (<see cref="MissingFieldException"/>), never
-/// silently, and every container test reads through here.
+/// silently, and every container test reads through here. A host-log reader's attach stream (also a
+/// <see cref="MultiplexedStream"/>) is read the same way.
 /// </summary>
 internal static class ContainerLogResponse
 {

@@ -29,6 +29,9 @@ public abstract partial class DockerLogSource<TResource> : ILogSource where TRes
     /// <inheritdoc cref="ILogSource.TailPartitionKey"/>
     public virtual string? TailPartitionKey => null;
 
+    /// <inheritdoc cref="ILogSource.ConnectedFields"/>
+    public virtual IEnumerable<KeyValuePair<string, string>> ConnectedFields(StreamKey key) => [];
+
     protected DockerHosts Hosts { get; }
 
     protected DockerOptions Options { get; }

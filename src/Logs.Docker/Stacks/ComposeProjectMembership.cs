@@ -15,17 +15,34 @@ namespace LogsMigration.Docker.Stacks;
 /// events carry labels, so only this project's starts and removals make it list its containers again; a container
 /// started after its read ended is read again from its new run.
 /// </summary>
-internal sealed class ComposeProjectMembership(DockerClient client, StreamKey key, string name, DockerOptions options, TimeProvider time, ILogger logger) : StackMembership
+internal sealed class ComposeProjectMembership(DockerClient client, StreamKey key, string name, DockerOptions options, TimeProvider time, ILogger logger) : DockerStackMembership(client, key)
 {
     private const string Running = "running";
 
+    /// <summary>The one state of a container that never ran, so has no lines yet (its start event brings it in).</summary>
+    private const string Created = "created";
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _names = new(StringComparer.Ordinal);
+
     public override bool MembersRunAgain => true;
 
-    public override async Task<IReadOnlyList<StackMember>> ListAsync(bool initial, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every container that ran, exited ones too: one that started and exited between two listings (a short-lived job)
+    /// still has its lines in Docker, and they are read.
+    /// </summary>
+    public override async Task<IReadOnlyList<StackMember>> ListAsync(CancellationToken cancellationToken)
     {
-        var containers = await ListContainersAsync(client, key.HostId, name, cancellationToken).ConfigureAwait(false);
-        return [.. containers.Select(c => new StackMember(c.ID, Readable: initial || c.State == Running))];
+        var containers = await ListContainersAsync(Client, Key.HostId, name, cancellationToken).ConfigureAwait(false);
+        foreach (var container in containers)
+            _names[container.ID] = container.Names?.FirstOrDefault()?.TrimStart('/') ?? container.ID;
+        return [.. containers.Select(c => new StackMember(c.ID, HasRun: c.State != Created, Running: c.State == Running))];
     }
+
+    public override string Describe(string id) => $"container {_names.GetValueOrDefault(id, id)}";
+
+    /// <summary>The container's start time: a new one is a new run.</summary>
+    public override async Task<string?> CurrentRunAsync(string id, CancellationToken cancellationToken) =>
+        (await ContainerApi.TryInspectAsync(Client, Key.HostId, id, cancellationToken).ConfigureAwait(false))?.State?.StartedAt;
 
     /// <summary>The project's containers, running or not.</summary>
     public static async Task<IList<ContainerListResponse>> ListContainersAsync(DockerClient client, string hostId, string name, CancellationToken cancellationToken)
@@ -35,7 +52,7 @@ internal sealed class ComposeProjectMembership(DockerClient client, StreamKey ke
             () => client.Containers.ListContainersAsync(parameters, cancellationToken), cancellationToken).ConfigureAwait(false);
     }
 
-    public override ContainerEventsParameters Events(string? since) => new()
+    protected override ContainerEventsParameters Events(string? since) => new()
     {
         Since = since,
         Filters = new Dictionary<string, IDictionary<string, bool>>
@@ -48,12 +65,12 @@ internal sealed class ComposeProjectMembership(DockerClient client, StreamKey ke
 
     public override async IAsyncEnumerable<SourceRecord> ReadAsync(string id, SourceStart start, bool rejoining, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var container = await ContainerApi.TryInspectAsync(client, key.HostId, id, cancellationToken).ConfigureAwait(false);
+        var container = await ContainerApi.TryInspectAsync(Client, Key.HostId, id, cancellationToken).ConfigureAwait(false);
         if (container is null)
             yield break;
-        var containerKey = new StreamKey(key.HostId, LogSourceType.Container, container.ID, key.Streams);
+        var containerKey = new StreamKey(Key.HostId, LogSourceType.Container, container.ID, Key.Streams);
         var read = rejoining ? ContainerLogRead.FromPreviousRun(container, start) : start;
-        await foreach (var record in new ContainerLogRead(client, options, time, logger)
+        await foreach (var record in new ContainerLogRead(Client, options, time, logger)
             .ReadAsync(containerKey, container, read, Metadata(container), endsWhenGone: true, cancellationToken).ConfigureAwait(false))
             yield return record;
     }

@@ -30,6 +30,10 @@ public sealed class StackLogSource(DockerHosts hosts, IOptions<DockerOptions> op
 
     protected override string ResourceNoun => "stack";
 
+    /// <summary>A stack's resolved id names which kind answered (a Swarm stack, or a Compose project of that name).</summary>
+    public override IEnumerable<KeyValuePair<string, string>> ConnectedFields(StreamKey key) =>
+        StackId.TryParse(key.ResourceId, out var stack) ? [new("stack_kind", stack.Kind.ToWire())] : [];
+
     protected override bool IsWellFormed(string idOrName) =>
         (DockerResourceName.IsValid(idOrName) && !idOrName.StartsWith('/')) || StackId.TryParse(idOrName, out _);
 
@@ -65,9 +69,10 @@ public sealed class StackLogSource(DockerHosts hosts, IOptions<DockerOptions> op
     protected override IAsyncEnumerable<SourceRecord> ReadResourceAsync(DockerClient client, StreamKey key, FoundStack resource, SourceStart start, CancellationToken cancellationToken)
     {
         StackMembership members = resource.Id.Kind == StackKind.Swarm
-            ? new SwarmStackMembership(client, key, resource.Id.Name, Time, Logger)
+            ? new SwarmStackMembership(client, key, resource.Id.Name, Options, Time, Logger)
             : new ComposeProjectMembership(client, key, resource.Id.Name, Options, Time, Logger);
-        return MergedRead.ReadAsync(new StackRead(client, members, Time, Logger).ReadAsync(key, start, cancellationToken), Options.ServiceMergeWindow, Time, cancellationToken);
+        return MergedRead.ReadAsync(new StackRead(members, Options.Stacks, Options.RestartSeamMargin, Time, Logger).ReadAsync(key, start, cancellationToken),
+            Options.ServiceMergeWindow, Options.ServiceMergeMaxHeldLines, Time, cancellationToken);
     }
 
     private static LogSourceException NoSuchStack(string name) => new(LogSourceErrorKind.NotFound, $"No such stack: {name}");

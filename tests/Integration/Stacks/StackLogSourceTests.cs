@@ -15,6 +15,7 @@ namespace LogsMigration.Tests.Integration.Stacks;
 public sealed class StackLogSourceTests(ITestOutputHelper output) : IDisposable
 {
     private const int LinesPerReplica = 30;
+    private const int Jobs = 8;
     private const string Numbered = "i=0; while true; do i=$((i+1)); echo \"n=$i\"; sleep 0.1; done";
 
     /// <summary>Wider than the default so the order check does not depend on the machine's load.</summary>
@@ -114,6 +115,45 @@ public sealed class StackLogSourceTests(ITestOutputHelper output) : IDisposable
         var initial = all.Where(r => r.Metadata!["container_name"] != db.Name).ToList();
         Assert.All(initial.Zip(initial.Skip(1)), pair => Assert.True(pair.First.Timestamp <= pair.Second.Timestamp,
             $"{pair.First.Timestamp} {pair.First.Text} came before {pair.Second.Timestamp} {pair.Second.Text}"));
+    }
+
+    [Fact]
+    public async Task ReadAsync_ComposeContainerThatStartsAndExitsBetweenTwoListings_ItsLinesAreRead()
+    {
+        var endpoint = TestEngines.Endpoint(TestEngines.Second);
+        var project = DockerCli.UniqueName("compose");
+        await using var web = await ComposeContainerAsync(endpoint, project, "web", 1);
+        var source = Source();
+        var id = await source.ResolveAsync(TestEngines.Second, project, CancellationToken.None);
+        using var reading = new RecordedRead(source.ReadAsync(new StreamKey(TestEngines.Second, LogSourceType.Stack, id), SourceStart.LiveAll(), CancellationToken.None));
+        await Eventually.True(() => reading.Snapshot().Length >= 3, "the long-running container's lines", ConvergeTimeout);
+
+        // Each writes five lines and exits within milliseconds: by the time its start event makes the project list its
+        // containers, it may well have exited already (several, so the race is met).
+        var jobs = new List<TestContainer>();
+        try
+        {
+            for (var j = 0; j < Jobs; j++)
+            {
+                var job = await TestContainer.RunAsync(endpoint, "job", "for i in 1 2 3 4 5; do echo \"n=$i\"; done",
+                    "--label", $"com.docker.compose.project={project}",
+                    "--label", "com.docker.compose.service=job",
+                    "--label", $"com.docker.compose.container-number={j + 1}");
+                jobs.Add(job);
+            }
+            foreach (var job in jobs)
+                await job.WaitForExitAsync();
+            await Eventually.True(() => jobs.All(job => reading.Snapshot().Count(r => r.Metadata?.GetValueOrDefault("container_name") == job.Name) == 5),
+                "the five lines of every container that already exited", ConvergeTimeout);
+            foreach (var job in jobs)
+                Assert.Equal(["n=1", "n=2", "n=3", "n=4", "n=5"], reading.Snapshot().Where(r => r.Metadata?.GetValueOrDefault("container_name") == job.Name).Select(r => r.Text));
+        }
+        finally
+        {
+            foreach (var job in jobs)
+                await job.DisposeAsync();
+        }
+        Assert.False(reading.Ended);
     }
 
     [Fact]
