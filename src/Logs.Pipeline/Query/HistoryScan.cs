@@ -1,4 +1,5 @@
 using LogsMigration.Pipeline.Model;
+using LogsMigration.Pipeline.Positions;
 using LogsMigration.Pipeline.Sources;
 using LogsMigration.Pipeline.Streaming;
 
@@ -18,7 +19,7 @@ internal static class HistoryScan
 {
     private const int KeepAliveEvery = 4096;
 
-    /// <param name="seam">Where the client's history begins (only older lines are wanted); null: it has none, up to now.</param>
+    /// <param name="seam">Where the client's history begins (only older lines are wanted); null: it has none, up to now. With <see cref="HistorySeam.NoneOlder"/> nothing is read.</param>
     /// <param name="wanted">How many more matching lines are wanted.</param>
     /// <param name="alreadyFound">Matching lines the client has already (for the progress reports).</param>
     /// <param name="keepAlive">Called now and then while reading, so the client's live queue is not taken for stalled.</param>
@@ -26,9 +27,11 @@ internal static class HistoryScan
         LineFilter filter, QueryOptions options, PipelineOptions pipeline, TimeProvider time, Func<ScanProgress, ValueTask>? progress, Action keepAlive,
         CancellationToken cancellationToken)
     {
-        var top = seam?.Watermark ?? LogTimestamp.FromDateTimeOffset(time.GetUtcNow());
         var found = new List<LogEntry>();
-        var earliest = await EarliestAsync(source, key, seam?.Watermark, cancellationToken).ConfigureAwait(false);
+        if (seam is { NoneOlder: true })
+            return (found, new ScanProgress(LogTimestamp.FromDateTimeOffset(time.GetUtcNow()), alreadyFound, ScanState.Done));
+        var top = seam?.Watermark ?? LogTimestamp.FromDateTimeOffset(time.GetUtcNow());
+        var earliest = await EarliestAsync(source, key, seam?.Watermark, seam?.Partitions, options, cancellationToken).ConfigureAwait(false);
         if (earliest is not { } first)
             return (found, new ScanProgress(top, alreadyFound, ScanState.Done));
 
@@ -91,23 +94,35 @@ internal static class HistoryScan
 
     /// <summary>
     /// The oldest timestamp among the first lines the log gives (up to <paramref name="until"/>): where the scan may
-    /// stop. A container's log comes in order, so its first line is exact; a service's replicas come interleaved, so
-    /// the oldest of the first chunk stands for it. Null when there is no older line at all.
+    /// stop. A container's log comes in order, so its first line is exact. A service's replicas come interleaved, each in
+    /// its own order, and one node's lines may come long after another's: the read goes on until every replica the
+    /// client's history knows of (<paramref name="partitions"/>) has given its first line, or for at most
+    /// <see cref="QueryOptions.WindowReadPastLines"/> lines (a replica whose lines are gone), and the oldest of those
+    /// first lines stands for the log's. Null when there is no older line at all.
     /// </summary>
-    private static async Task<LogTimestamp?> EarliestAsync(ILogSource source, StreamKey key, LogTimestamp? until, CancellationToken cancellationToken)
+    private static async Task<LogTimestamp?> EarliestAsync(ILogSource source, StreamKey key, LogTimestamp? until, IEnumerable<ulong>? partitions,
+        QueryOptions options, CancellationToken cancellationToken)
     {
+        var partitionKey = source.TailPartitionKey;
+        var waiting = partitionKey is null ? new HashSet<ulong>() : new HashSet<ulong>(partitions ?? []);
+        LogTimestamp? earliest = null;
+        var read = 0L;
         await foreach (var chunk in ChunkedRead.ReadAsync(token => source.ReadAsync(key, SourceStart.Range(null, until), token), cancellationToken).ConfigureAwait(false))
         {
-            LogTimestamp? earliest = null;
             foreach (var record in chunk)
             {
-                if (record.Incomplete is null && (until is not { } end || record.Timestamp <= end) && (earliest is null || record.Timestamp < earliest))
+                if (record.Incomplete is not null || (until is { } end && record.Timestamp > end))
+                    continue;
+                if (earliest is null || record.Timestamp < earliest)
                     earliest = record.Timestamp;
+                if (waiting.Count > 0)
+                    waiting.Remove(PositionTracker.PartitionOf(record, partitionKey));
             }
-            if (earliest is not null)
+            read += chunk.Count;
+            if (earliest is not null && (waiting.Count == 0 || read > options.WindowReadPastLines))
                 return earliest;
         }
-        return null;
+        return earliest;
     }
 
     private static LogTimestamp Subtract(LogTimestamp at, TimeSpan span)

@@ -54,7 +54,7 @@ public sealed class LogQueries(LogStreamManager streams, LogSourceRegistry sourc
         }
         return new QueryOpening(subscription, async (progress, token) =>
         {
-            var seam = HistorySeam.Before(subscription.History, source.TailPartitionKey, _pipeline);
+            var seam = HistorySeam.Before(subscription, source.TailPartitionKey, _pipeline);
             var (older, final) = await HistoryScan.ScanAsync(source, key, seam, request.Tail - found, found, filter, _options, _pipeline, time, progress,
                 subscription.KeepAlive, token).ConfigureAwait(false);
             subscription.Prepend(older);
@@ -72,9 +72,9 @@ public sealed class LogQueries(LogStreamManager streams, LogSourceRegistry sourc
             // replica's old line does not make a chatty one's part of the buffer start that early, and a container's
             // buffer starting exactly at since may have dropped lines of that instant. Only a watermark strictly before
             // since proves that nothing of the range is older than the buffer.
-            var seam = filter.Since is null ? null : HistorySeam.Before(subscription.History, source.TailPartitionKey, _pipeline);
+            var seam = filter.Since is null ? null : HistorySeam.Before(subscription, source.TailPartitionKey, _pipeline);
             subscription.Apply(filter, tail: null);
-            if (filter.Since is not { } since || seam is null || seam.Watermark < since)
+            if (filter.Since is not { } since || seam is null || seam.NoneOlder || seam.Watermark < since)
                 return new QueryOpening(subscription, null);
             return new QueryOpening(subscription, async (_, token) =>
             {
@@ -84,7 +84,7 @@ public sealed class LogQueries(LogStreamManager streams, LogSourceRegistry sourc
         }
         // History only: from a live stream's buffer when it reaches back to the range's start, else one read of the range.
         if (filter.Since is { } start && Snapshot(key) is { } snapshot
-            && HistorySeam.Before(snapshot.History, source.TailPartitionKey, _pipeline) is { } bufferStart && bufferStart.Watermark < start)
+            && HistorySeam.Before(snapshot, source.TailPartitionKey, _pipeline) is { } bufferStart && bufferStart.Watermark < start)
         {
             snapshot.Apply(filter, tail: null);
             return new QueryOpening(Counted(snapshot, key, HistoryOrigin.Replay), null);

@@ -37,7 +37,8 @@ public sealed class QueryOptions
     /// <summary>
     /// Lines one read of a service's time window (a scan window, a range's older part) reads past the window's end at
     /// most while a replica it knows of has not passed the end yet (Docker has no <c>until</c> for services); then the
-    /// read stops with a <c>source_incomplete</c> marker. Default 100,000.
+    /// read stops with a <c>source_incomplete</c> marker. The backward scan's first read (where the log begins) goes on
+    /// at most as many lines waiting for such a replica's first line. Default 100,000.
     /// </summary>
     public long WindowReadPastLines { get; set; } = 100_000;
 

@@ -67,6 +67,9 @@ internal sealed partial class LogStream
     private readonly List<StreamPosition> _waitingResumes = [];
     private SharedCatchUp? _catchUp;
     private const int MaxWaitingResumes = 10_000;
+    // Where the live read starts for partitions not yet seen: set with the history's end (before a client can attach)
+    // and, after a reopen, with the reopened read's first lines, so it changes in order with the lines it is about.
+    private LiveReadStart? _liveRead;
 
     /// <summary>A catch-up read in flight (or done) from <paramref name="From"/>, shared by every client it covers.</summary>
     private sealed record SharedCatchUp(StreamPosition From, Task<CatchUp> Read);
@@ -183,7 +186,11 @@ internal sealed partial class LogStream
             _links.Add(queue, _broadcast.LinkTo(queue, PropagateCompletion));
             if (_retrying is { } retrying)
                 queue.Notify(retrying);
-            return new LogSubscription(Key, Epoch, history, lastDelivered, queue, Release, leading, selectedHistoryEnd: selectedEnd, resume: resume);
+            return new LogSubscription(Key, Epoch, history, lastDelivered, queue, Release, leading, selectedHistoryEnd: selectedEnd, resume: resume)
+            {
+                LiveRead = _liveRead,
+                HistoryListsEveryPartition = _tails is not { DroppedPartition: true },
+            };
         }
     }
 
@@ -440,8 +447,11 @@ internal sealed partial class LogStream
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    /// <summary>What the pump hands the sequencer: lines, or a notice that must keep its place after them.</summary>
-    private readonly record struct Ingest(PositionedRecord[] Records, StreamNotice? Notice = null);
+    /// <summary>
+    /// What the pump hands the sequencer: lines, or a notice that must keep its place after them. The first lines of a
+    /// reopened live read carry where it started (<see cref="LiveReadStart"/>).
+    /// </summary>
+    private readonly record struct Ingest(PositionedRecord[] Records, StreamNotice? Notice = null, LiveReadStart? LiveRead = null);
 
     private LogEntry[] Stamp(Ingest ingest)
     {
@@ -451,6 +461,8 @@ internal sealed partial class LogStream
         var entries = new LogEntry[records.Length];
         lock (_gate)
         {
+            if (ingest.LiveRead is { } liveRead)
+                _liveRead = liveRead;
             for (var i = 0; i < records.Length; i++)
             {
                 var (record, line, position) = records[i];
@@ -479,13 +491,15 @@ internal sealed partial class LogStream
                 if (positioned.Length > 0)
                     await SendAsync(positioned, cancellationToken);
             }
+            var liveRead = LiveReadStart.At(tracker.Position, _options.SeamMargin);
             lock (_gate)
             {
+                _liveRead = liveRead;
                 _historyCount = history;
                 if (_sequence == history)
                     MarkHistoryLoadedLocked();
             }
-            await FollowAsync(tracker, cancellationToken);
+            await FollowAsync(tracker, liveRead, cancellationToken);
             SetState(UpstreamState.Ended);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -510,22 +524,28 @@ internal sealed partial class LogStream
 
     /// <summary>
     /// The live read, reopened after each transient fault until it ends or gives up. Every read (the first one after
-    /// the history, too) starts <see cref="PipelineOptions.SeamMargin"/> before the oldest partition's last line and
+    /// the history, too) starts <see cref="PipelineOptions.SeamMargin"/> before the newest partition's last line (lowered
+    /// for partitions whose last line falls near that point, <see cref="PositionTracker.ReadFrom"/>) and
     /// finds each partition's last line again by identity, so nothing is repeated and a line stamped earlier but
     /// written later is not lost. The backoff and the give-up clock reset only once a reopened read gave lines: a read
     /// that connects and fails at once (Docker's "Error grabbing logs") must not loop forever.
     /// </summary>
-    private async Task FollowAsync(PositionTracker tracker, CancellationToken cancellationToken)
+    private async Task FollowAsync(PositionTracker tracker, LiveReadStart first, CancellationToken cancellationToken)
     {
         var backoff = _options.RetryInitialBackoff;
         long? failingSince = null;
         SetState(UpstreamState.Live);
+        var reopened = false;
         while (true)
         {
             var position = tracker.Position;
-            var since = PositionTracker.ReadFrom(position, _options.SeamMargin);
+            var read = reopened ? LiveReadStart.At(position, _options.SeamMargin) : first;
+            var since = read.From;
             var start = since is { } from ? SourceStart.LiveFrom(from) : SourceStart.LiveAll();
             var seam = new CursorFilter<SourceRecord>(position, _source.TailPartitionKey, _options.SeamMargin, _options.RepeatWindowEntries, since);
+            // The first read's start was set with the history; a reopened read's goes with its first lines.
+            var liveRead = reopened ? read : null;
+            reopened = true;
             try
             {
                 await foreach (var chunk in ChunkedRead.ReadAsync(token => _source.ReadAsync(Key, start, token), cancellationToken))
@@ -541,7 +561,10 @@ internal sealed partial class LogStream
                         await NotifyAllAsync(new StreamNotice(StreamNoticeKind.UpstreamResumed, "The log source answers again; lines continue where they stopped."), cancellationToken);
                     }
                     if (positioned.Length > 0)
-                        await SendAsync(positioned, cancellationToken);
+                    {
+                        await SendAsync(positioned, cancellationToken, liveRead);
+                        liveRead = null;
+                    }
                 }
                 var held = new List<SourceRecord?>();
                 seam.Finish(held);
@@ -631,10 +654,10 @@ internal sealed partial class LogStream
         _metrics.UpstreamErrors.Add(1, tags);
     }
 
-    private async ValueTask SendAsync(PositionedRecord[] records, CancellationToken cancellationToken)
+    private async ValueTask SendAsync(PositionedRecord[] records, CancellationToken cancellationToken, LiveReadStart? liveRead = null)
     {
         _metrics.EntriesRead.Add(records.Length, _tags);
-        if (!await _sequencer.SendAsync(new Ingest(records), cancellationToken))
+        if (!await _sequencer.SendAsync(new Ingest(records, LiveRead: liveRead), cancellationToken))
             throw new InvalidOperationException("The sequencer stopped accepting lines.");
     }
 

@@ -19,6 +19,9 @@ internal sealed class PartitionTails(string partitionKey, int perPartition, int 
     /// <summary>Bytes held (<see cref="LogEntry.ApproximateSize"/>), bounded like one replay buffer.</summary>
     public long Bytes => _bytes;
 
+    /// <summary>True once a partition was dropped for the partition bound: a tail no longer holds a line of every partition passed on.</summary>
+    public bool DroppedPartition => _evicted;
+
     public void Append(LogEntry entry)
     {
         if (entry.IsIncompleteMarker)

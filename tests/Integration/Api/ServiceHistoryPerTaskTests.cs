@@ -114,11 +114,16 @@ public sealed class ServiceHistoryPerTaskTests : IAsyncLifetime
         await service.ScaleAsync(sentinelSlot);
         var sentinel = $"slot={sentinelSlot} n=1";
         var lines = new List<string>();
+        var others = new List<string>();
         while (true)
         {
-            var frame = await WsFrames.NextAsync(socket, ConvergeTimeout) ?? throw new InvalidOperationException($"The socket closed before the sentinel '{sentinel}'.");
+            var frame = await WsFrames.NextAsync(socket, ConvergeTimeout) ?? throw new InvalidOperationException(
+                $"The socket closed ({socket.CloseStatus} {socket.CloseStatusDescription}) before the sentinel '{sentinel}' after {lines.Count} lines ({Summary(lines)}); other frames: {string.Join(" | ", others)}");
             if (frame.GetProperty("type").GetString() != "log" || frame.TryGetProperty("gap", out _))
+            {
+                others.Add(frame.GetRawText());
                 continue;
+            }
             var text = frame.GetProperty("data").GetString()!;
             if (text == sentinel)
                 break;

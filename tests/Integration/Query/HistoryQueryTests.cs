@@ -20,13 +20,9 @@ public sealed class HistoryQueryTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _endpoint = TestEngines.Endpoint(TestEngines.Main);
-        _service = await ServiceProcess.StartOnAsync(_endpoint, new Dictionary<string, string>
+        _service = await QueryTestBed.StartAsync(replayEntries: 50, new Dictionary<string, string>
         {
             ["Pipeline:IdleGrace"] = "00:00:01",
-            ["Pipeline:ReplayEntries"] = "50",
-            ["Streaming:MaxTail"] = "50",
-            ["Streaming:DefaultTail"] = "50",
-            ["Query:ScanInitialWindow"] = "00:00:01",
             ["Query:DownloadMaxLines"] = "150",
             ["Docker:ServiceMergeWindow"] = "00:00:02",
         });
@@ -43,7 +39,7 @@ public sealed class HistoryQueryTests : IAsyncLifetime
             "i=0; while [ $i -lt 30 ]; do i=$((i+1)); echo \"n=$i needle\"; done; sleep 3; " +
             "while [ $i -lt 230 ]; do i=$((i+1)); echo \"n=$i hay\"; done; " +
             "while [ ! -e /go ]; do sleep 0.05; done; while [ $i -lt 233 ]; do i=$((i+1)); echo \"n=$i needle\"; done; sleep 1000");
-        await Eventually.True(async () => (await DockerCli.RunAsync(_endpoint, "logs", container.Name)).Contains("n=230 hay", StringComparison.Ordinal), "the history to be written");
+        await QueryTestBed.ContainerLoggedAsync(container, "n=230 hay");
 
         using var socket = await _service.ConnectAsync($"/ws/containers/{container.Name}/logs?tail=20&timestamps=false&filter=needle&progress=true");
         var (history, progress) = await QueryFramesReader.ReadAsync(socket, 20);

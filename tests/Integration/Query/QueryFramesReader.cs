@@ -38,6 +38,40 @@ internal static class QueryFramesReader
         return (logs, progress);
     }
 
+    /// <summary>The scan's last <c>scan_progress</c> frame (<c>done</c> or <c>capped</c>): they all come before the history's first line.</summary>
+    public static async Task<JsonElement> FinalProgressAsync(WebSocket socket, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
+        while (true)
+        {
+            var left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+                throw new TimeoutException("No final scan_progress in time.");
+            var frame = await WsFrames.NextAsync(socket, left) ?? throw new InvalidOperationException($"Closed before the scan ended: {socket.CloseStatus} {socket.CloseStatusDescription}");
+            switch (frame.GetProperty("type").GetString())
+            {
+                case "scan_progress" when frame.GetProperty("state").GetString() != "scanning":
+                    return frame;
+                case "scan_progress" or "heartbeat" or "connected":
+                    break;
+                default:
+                    throw new InvalidOperationException($"Unexpected frame before the scan ended: {frame}");
+            }
+        }
+    }
+
+    /// <summary>Log lines up to and including the first whose message contains <paramref name="last"/> (the test's sentinel), failing on gaps and errors.</summary>
+    public static async Task<List<string>> UntilLineAsync(WebSocket socket, string last, TimeSpan? timeout = null)
+    {
+        var lines = new List<string>();
+        while (lines.Count == 0 || !lines[^1].Contains(last, StringComparison.Ordinal))
+        {
+            var (logs, _) = await ReadAsync(socket, 1, timeout);
+            lines.Add(Message(logs[0]));
+        }
+        return lines;
+    }
+
     /// <summary>Every log line until <c>complete</c> (the end of a history-only query).</summary>
     public static async Task<List<JsonElement>> UntilCompleteAsync(WebSocket socket, TimeSpan? timeout = null)
     {

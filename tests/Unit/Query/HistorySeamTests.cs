@@ -39,6 +39,13 @@ public sealed class HistorySeamTests : IAsyncLifetime
         return viewer;
     }
 
+    /// <summary>The same for a service: lines are partitioned by task (<c>task_id</c>), as Docker counts a service's tail.</summary>
+    private Task<LogSubscription> ServiceViewer()
+    {
+        _pipeline.Source.TailPartitionKey = "task_id";
+        return Viewer(0);
+    }
+
     private async Task<List<StreamEvent>> FilteredTail(string pattern, int tail, QueryOptions? options = null)
     {
         var opening = await Queries(options).OpenAsync(PipelineHarness.Key, new SubscriptionRequest(tail, Follow: true, null), Matching(pattern), CancellationToken.None);
@@ -66,15 +73,14 @@ public sealed class HistorySeamTests : IAsyncLifetime
 
         var events = await FilteredTail("err", tail: 3);
 
-        Assert.Equal(["n2 err", "n3 err", "n4 err"], events.Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!.Text));
+        Assert.Equal(["n2 err", "n3 err", "n4 err"], PipelineHarness.Texts(events));
         Assert.DoesNotContain(events, e => e.Kind == StreamEventKind.Gap);
     }
 
     [Fact]
     public async Task FilteredTail_Service_LinesOfAReplicaOlderThanItsBufferButNewerThanTheBuffersOldest_Found()
     {
-        _pipeline.Source.TailPartitionKey = "task_id";
-        await using var viewer = await Viewer(0);
+        await using var viewer = await ServiceViewer();
         // Replica b is slow: its line stamped 5 s arrives after a's lines of 10-12 s. a keeps its newest 3 (13-15 s) in
         // the buffer, b its one line: the buffer's oldest line is b's (5 s), and a's 10-12 s are older than a's part only.
         _pipeline.Source.Write("a1 err", At(10), "a");
@@ -88,14 +94,13 @@ public sealed class HistorySeamTests : IAsyncLifetime
 
         var events = await FilteredTail("err", tail: 3);
 
-        Assert.Equal(["a2 err", "a3 err", "b1 err"], events.Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!.Text));
+        Assert.Equal(["a2 err", "a3 err", "b1 err"], PipelineHarness.Texts(events));
     }
 
     [Fact]
     public async Task FilteredTail_Service_SlowReplicasLaterStampedLineDroppedFromTheBuffer_FoundOnce()
     {
-        _pipeline.Source.TailPartitionKey = "task_id";
-        await using var viewer = await Viewer(0);
+        await using var viewer = await ServiceViewer();
         // b's line stamped 30 s came before a's lines of 20-25 s and is out of b's part of the buffer (b has a newer
         // line); a reading up to the buffer's oldest instant (20 s) misses it.
         _pipeline.Source.Write("b1 err", At(30), "b");
@@ -109,14 +114,13 @@ public sealed class HistorySeamTests : IAsyncLifetime
 
         var events = await FilteredTail("err", tail: 2);
 
-        Assert.Equal(["b1 err", "a1 err"], events.Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!.Text));
+        Assert.Equal(["b1 err", "a1 err"], PipelineHarness.Texts(events));
     }
 
     [Fact]
     public async Task FilteredTail_Service_ReplicasFirstBufferedLineInAnOlderWindow_NotRepeated()
     {
-        _pipeline.Source.TailPartitionKey = "task_id";
-        await using var viewer = await Viewer(0);
+        await using var viewer = await ServiceViewer();
         // a's part of the buffer begins at 3 s, b's at 21 s: the scan's first window (1 s) ends at 21 s, and a's seam
         // lies in a window five doublings older, which must hand over too (a3 is the buffer's, not the scan's).
         _pipeline.Source.Write("a1 err", At(1), "a");
@@ -132,7 +136,25 @@ public sealed class HistorySeamTests : IAsyncLifetime
 
         var events = await FilteredTail("err", tail: 4, new QueryOptions { ScanInitialWindow = TimeSpan.FromSeconds(1) });
 
-        Assert.Equal(["a1 err", "a2 err", "b1 err", "a3 err"], events.Where(e => e.Kind == StreamEventKind.Entry).Select(e => e.Entry!.Text));
+        Assert.Equal(["a1 err", "a2 err", "b1 err", "a3 err"], PipelineHarness.Texts(events));
+    }
+
+    [Fact]
+    public async Task FilteredTail_Service_ReplicasOlderLinesComeAfterAChunkOfAnothers_ScanReachesThem()
+    {
+        await using var viewer = await ServiceViewer();
+        // a's newer lines come first in a read of the log (more than a chunk of them), b's older ones after: the first
+        // chunk alone would put the log's beginning at a's first line, after b's matching line.
+        for (var i = 0; i < ChunkedRead.MaxRecords + 10; i++)
+            _pipeline.Source.Write($"a{i} ok", new LogTimestamp(At(100).UnixNanoseconds + i * 1000L), "a");
+        _pipeline.Source.Write("b1 err", At(10), "b");
+        for (var i = 2; i <= 4; i++)
+            _pipeline.Source.Write($"b{i} ok", At(9 + i), "b");
+        await PipelineHarness.Read(viewer, ChunkedRead.MaxRecords + 14);
+
+        var events = await FilteredTail("err", tail: 1, new QueryOptions { ScanInitialWindow = TimeSpan.FromSeconds(1) });
+
+        Assert.Equal(["b1 err"], PipelineHarness.Texts(events));
     }
 
     [Fact]
@@ -201,8 +223,7 @@ public sealed class HistorySeamTests : IAsyncLifetime
     /// <summary>Quiet b's one buffered line (0 s) is the buffer's oldest, chatty a's part starts at 50 s: a range from 10 s still needs a's 10-49 s from Docker.</summary>
     private async Task<LogSubscription> TwoReplicasWhoseBufferPartsStartApart()
     {
-        _pipeline.Source.TailPartitionKey = "task_id";
-        var viewer = await Viewer(0);
+        var viewer = await ServiceViewer();
         _pipeline.Source.Write("a10", At(10), "a");
         _pipeline.Source.Write("a20", At(20), "a");
         _pipeline.Source.Write("a30", At(30), "a");
@@ -290,8 +311,7 @@ public sealed class HistorySeamTests : IAsyncLifetime
     [Fact]
     public async Task FilteredTail_ServiceDaemonErrorStampedNow_MarkerReachesTheClient()
     {
-        _pipeline.Source.TailPartitionKey = "task_id";
-        await using var viewer = await Viewer(0);
+        await using var viewer = await ServiceViewer();
         _pipeline.Source.Write("a1 err", At(1), "a");
         _pipeline.Source.Write("a2 ok", At(2), "a");
         _pipeline.Source.Write("a3 ok", At(3), "a");
@@ -358,16 +378,243 @@ public sealed class HistorySeamTests : IAsyncLifetime
         Assert.True(counting.Disposed);
     }
 
-    /// <summary>Every history read breaks after the lines up to <paramref name="breaksAfter"/> with a daemon error marker stamped <paramref name="now"/>, as DockerLogReader stamps one.</summary>
-    private sealed class FailingHistory(ILogSource inner, LogTimestamp breaksAfter, LogTimestamp now) : ILogSource
+    /// <summary>Reads a subscription until the entry <paramref name="last"/> (the test's sentinel) has come, and everything before it.</summary>
+    private static async Task<List<string>> ReadUntil(LogSubscription subscription, string last)
     {
-        public LogSourceType SourceType => inner.SourceType;
-        public string? TailPartitionKey => inner.TailPartitionKey;
-        public ValueTask<string> ResolveAsync(string hostId, string resource, CancellationToken cancellationToken) => inner.ResolveAsync(hostId, resource, cancellationToken);
-
-        public async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, [EnumeratorCancellation] CancellationToken cancellationToken)
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var lines = new List<string>();
+        while (!lines.Contains(last) && await subscription.WaitToReadAsync(cts.Token))
         {
-            await foreach (var record in inner.ReadAsync(key, start, cancellationToken))
+            while (!lines.Contains(last) && subscription.TryRead(out var e))
+            {
+                Assert.NotEqual(StreamEventKind.Gap, e.Kind);
+                if (e.Entry is not null)
+                    lines.Add(e.Entry.Text);
+            }
+        }
+        return lines;
+    }
+
+    [Fact]
+    public async Task FollowedRange_Service_ReplicaTheLiveReadHasNotDeliveredYet_EachLineOnce()
+    {
+        await using var service = new LaggingService(_pipeline);
+        for (var i = 1; i <= 4; i++)
+            _pipeline.Source.Write($"a{i}", At(9 + i), "a");
+        // The history read gives a2..a4 (3 per task); the live read starts a margin (2 s) before a4: at 11 s.
+        await using var viewer = await service.ViewerAsync();
+        // Replica b's lines reach Docker but not yet the live read: one stamped before the live read's start (it never
+        // will: Docker's since), one after it (it will, later). Then a's newer lines push a's part of the buffer to 14 s.
+        service.Source.Hold("b");
+        _pipeline.Source.Write("b-early", new LogTimestamp(At(10).UnixNanoseconds + 500_000_000), "b");
+        _pipeline.Source.Write("b-mid", At(13), "b");
+        for (var i = 5; i <= 7; i++)
+            _pipeline.Source.Write($"a{i}", At(9 + i), "a");
+        await PipelineHarness.Read(viewer, 3);
+
+        var lines = await service.JoinThenReleaseAsync(new SubscriptionRequest(0, Follow: true, null), new LineFilter(null, null, null, null, At(10), null), "a8", At(17));
+
+        Assert.Equal(["a1", "a2", "a3", "a4", "b-early", "a5", "a6", "a7", "b-mid", "a8"], lines);
+    }
+
+    [Fact]
+    public async Task FilteredTail_QuietService_ReplicasFirstLineNotDeliveredLiveYet_ComesOnceLive()
+    {
+        await using var service = new LaggingService(_pipeline);
+        // Nothing written yet: the history is empty and the live read gives every line.
+        await using var viewer = await service.ViewerAsync();
+        service.Source.Hold("b");
+        _pipeline.Source.Write("b1 err", At(5), "b");
+
+        var lines = await service.JoinThenReleaseAsync(new SubscriptionRequest(5, Follow: true, null), Matching("err"), "a1 err", At(6));
+
+        Assert.Equal(["b1 err", "a1 err"], lines);
+    }
+
+    [Fact]
+    public async Task FilteredTail_Service_MoreBusyReplicasThanThePositionHolds_NewReplicasHeldLineAtOrBeforeTheFloor_ComesOnceLive()
+    {
+        // Three busy replicas and room for two in the position: each new line pushes the quietest into the floor, which
+        // passes the live read's start (8 s) and stands at 13 s. A new replica d's first line (12 s) is still held: the
+        // floor says nothing about d (the stream never passed a line of it), and the live read gives it.
+        _pipeline.Options.CursorPartitions = 2;
+        await using var service = new LaggingService(_pipeline);
+        _pipeline.Source.Write("a1 err", At(10), "a");
+        await using var viewer = await service.ViewerAsync();
+        service.Source.Hold("d");
+        _pipeline.Source.Write("b1 err", At(11), "b");
+        _pipeline.Source.Write("c1 err", At(12), "c");
+        _pipeline.Source.Write("a2 err", At(13), "a");
+        _pipeline.Source.Write("b2 err", At(14), "b");
+        _pipeline.Source.Write("c2 err", At(15), "c");
+        _pipeline.Source.Write("d1 err", new LogTimestamp(At(12).UnixNanoseconds + 500_000_000), "d");
+        await PipelineHarness.Read(viewer, 5);
+
+        var lines = await service.JoinThenReleaseAsync(new SubscriptionRequest(20, Follow: true, null), Matching("err"), "a3 err", At(16), held: "d");
+
+        Assert.Equal(["a1 err", "b1 err", "c1 err", "a2 err", "b2 err", "c2 err", "d1 err", "a3 err"], lines);
+    }
+
+    [Fact]
+    public async Task FilteredTail_Service_TailsDroppedAReplica_ItsLinesUpToTheFloorFoundByTheScan()
+    {
+        // Room for two replicas in the tails and in the position: a (10 s) goes from both when c comes; the history no
+        // longer holds a line of it, and only the stream's floor (10 s) says its lines were passed on.
+        _pipeline.Options.CursorPartitions = 2;
+        _pipeline.Options.TailPartitions = 2;
+        _pipeline.Source.TailPartitionKey = "task_id";
+        _pipeline.Source.Write("a1 err", At(10), "a");
+        await using var viewer = await ServiceViewer();
+        _pipeline.Source.Write("b1 err", At(11), "b");
+        _pipeline.Source.Write("c1 err", At(12), "c");
+        await PipelineHarness.Read(viewer, 2);
+
+        var events = await FilteredTail("err", tail: 5);
+
+        Assert.Equal(["a1 err", "b1 err", "c1 err"], PipelineHarness.Texts(events));
+    }
+
+    [Fact]
+    public async Task FilteredTail_Service_HeldLineStampedExactlyAtTheLiveReadsStart_ComesOnceLive()
+    {
+        await using var service = new LaggingService(_pipeline);
+        // The live read starts a margin (2 s) before a1: at 8 s, inclusive. b's line of exactly that instant comes live.
+        _pipeline.Source.Write("a1 err", At(10), "a");
+        await using var viewer = await service.ViewerAsync();
+        service.Source.Hold("b");
+        _pipeline.Source.Write("b1 err", At(8), "b");
+
+        var lines = await service.JoinThenReleaseAsync(new SubscriptionRequest(5, Follow: true, null), Matching("err"), "a2 err", At(11));
+
+        Assert.Equal(["a1 err", "b1 err", "a2 err"], lines);
+    }
+
+    [Fact]
+    public async Task FilteredTail_Service_AfterAReopen_HeldLineStampedBetweenTheReadsStarts_FoundOnceByTheScan()
+    {
+        _pipeline.Options.RetryInitialBackoff = TimeSpan.FromSeconds(1);
+        await using var service = new LaggingService(_pipeline);
+        // The first live read starts at 8 s (a1 at 10 s). Replica b's line of 15 s is held by it, then the read breaks;
+        // the reopened read starts at 18 s (a4 at 20 s) and never gives b's line: from its first lines on, the scan must.
+        _pipeline.Source.Write("a1 err", At(10), "a");
+        await using var viewer = await service.ViewerAsync();
+        _pipeline.Source.Write("a2 err", At(16), "a");
+        _pipeline.Source.Write("a3 err", At(17), "a");
+        service.Source.Hold("b");
+        _pipeline.Source.Write("b1 err", At(15), "b");
+        _pipeline.Source.Write("a4 err", At(20), "a");
+        await PipelineHarness.Read(viewer, 3);
+        _pipeline.Source.BreakLiveReads(new LogSourceException(LogSourceErrorKind.Unavailable, "connection reset"));
+        await Eventually.True(() => service.State == UpstreamState.Retrying, "the retry");
+        await Eventually.True(() => _pipeline.Time.TimersCreated(TimeSpan.FromSeconds(1)) == 1, "the backoff to start");
+        _pipeline.Time.Advance(TimeSpan.FromSeconds(1));
+        _pipeline.Source.Write("a5 err", At(21), "a");
+        Assert.Equal(["a5 err"], PipelineHarness.Texts(await PipelineHarness.Read(viewer, 1)));
+
+        var lines = await service.JoinThenReleaseAsync(new SubscriptionRequest(10, Follow: true, null), Matching("err"), "a6 err", At(22));
+
+        Assert.Equal(["a1 err", "a2 err", "b1 err", "a3 err", "a4 err", "a5 err", "a6 err"], lines);
+    }
+
+    /// <summary>A service's shared stream and queries read through a <see cref="LaggingLiveSource"/> over the harness's fake.</summary>
+    private sealed class LaggingService : IAsyncDisposable
+    {
+        private readonly PipelineHarness _pipeline;
+        private readonly LogStreamManager _manager;
+        private readonly LogQueries _queries;
+
+        public LaggingService(PipelineHarness pipeline)
+        {
+            _pipeline = pipeline;
+            pipeline.Source.TailPartitionKey = "task_id";
+            Source = new LaggingLiveSource(pipeline.Source);
+            var registry = new LogSourceRegistry([Source]);
+            var options = Microsoft.Extensions.Options.Options.Create(pipeline.Options);
+            _manager = new LogStreamManager(registry, options, pipeline.Time, pipeline.Metrics, Microsoft.Extensions.Logging.Abstractions.NullLogger<LogStreamManager>.Instance);
+            _queries = new LogQueries(_manager, registry, options, Microsoft.Extensions.Options.Options.Create(new QueryOptions()), pipeline.Time, pipeline.Metrics);
+        }
+
+        public LaggingLiveSource Source { get; }
+
+        /// <summary>Opens the shared stream (its history read gives what was written so far) and keeps it open.</summary>
+        public Task<LogSubscription> ViewerAsync() => _manager.SubscribeAsync(PipelineHarness.Key, new SubscriptionRequest(0, Follow: true, null), CancellationToken.None);
+
+        /// <summary>The shared stream's state (one stream).</summary>
+        public UpstreamState State => _manager.ListStreams().Single().State;
+
+        /// <summary>A client joins while <paramref name="held"/> is held; then it is released and a writes <paramref name="sentinel"/>: what the client got up to it.</summary>
+        public async Task<List<string>> JoinThenReleaseAsync(SubscriptionRequest request, LineFilter filter, string sentinel, LogTimestamp at, string held = "b")
+        {
+            var opening = await _queries.OpenAsync(PipelineHarness.Key, request, filter, CancellationToken.None);
+            await using var subscription = opening.Subscription;
+            await opening.FillAsync(null, CancellationToken.None);
+            Source.Release(held);
+            _pipeline.Source.Write(sentinel, at, "a");
+            return await ReadUntil(subscription, sentinel);
+        }
+
+        public ValueTask DisposeAsync() => _manager.DisposeAsync();
+    }
+
+    /// <summary>
+    /// Docker's live read as a client joining meets it: lines stamped before the read's <c>since</c> never come (Docker
+    /// filters each line; the fake only finds where to start), and a held partition's lines are kept back (a replica the
+    /// live read has not delivered yet: the merge window, a slower node) while reads of history already see them. Once
+    /// released, they come before the next line the live read gives.
+    /// </summary>
+    private sealed class LaggingLiveSource(FakeLogSource inner) : SourceDecorator(inner)
+    {
+        private readonly Lock _gate = new();
+        private readonly HashSet<string> _held = [];
+
+        public void Hold(string partition)
+        {
+            lock (_gate)
+                _held.Add(partition);
+        }
+
+        public void Release(string partition)
+        {
+            lock (_gate)
+                _held.Remove(partition);
+        }
+
+        public override async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            var kept = new List<SourceRecord>();
+            await foreach (var record in Inner.ReadAsync(key, start, cancellationToken))
+            {
+                if (!start.Follow)
+                {
+                    yield return record;
+                    continue;
+                }
+                if (record.Incomplete is null && start.Since is { } since && record.Timestamp < since)
+                    continue;
+                List<SourceRecord> due;
+                lock (_gate)
+                {
+                    if (_held.Contains(record.Metadata?.GetValueOrDefault("task_id") ?? ""))
+                    {
+                        kept.Add(record);
+                        continue;
+                    }
+                    due = kept.Where(k => !_held.Contains(k.Metadata?.GetValueOrDefault("task_id") ?? "")).ToList();
+                    kept.RemoveAll(due.Contains);
+                }
+                foreach (var released in due)
+                    yield return released;
+                yield return record;
+            }
+        }
+    }
+
+    /// <summary>Every history read breaks after the lines up to <paramref name="breaksAfter"/> with a daemon error marker stamped <paramref name="now"/>, as DockerLogReader stamps one.</summary>
+    private sealed class FailingHistory(ILogSource inner, LogTimestamp breaksAfter, LogTimestamp now) : SourceDecorator(inner)
+    {
+        public override async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, [EnumeratorCancellation] CancellationToken cancellationToken)
+        {
+            await foreach (var record in Inner.ReadAsync(key, start, cancellationToken))
             {
                 if (!start.Follow && record.Timestamp > breaksAfter)
                 {
@@ -398,19 +645,16 @@ public sealed class HistorySeamTests : IAsyncLifetime
     }
 
     /// <summary>Counts the lines a read gave before it was stopped.</summary>
-    private sealed class CountingSource(ILogSource inner) : ILogSource
+    private sealed class CountingSource(ILogSource inner) : SourceDecorator(inner)
     {
         public int Given;
         public bool Disposed;
-        public LogSourceType SourceType => inner.SourceType;
-        public string? TailPartitionKey => inner.TailPartitionKey;
-        public ValueTask<string> ResolveAsync(string hostId, string resource, CancellationToken cancellationToken) => inner.ResolveAsync(hostId, resource, cancellationToken);
 
-        public async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, [EnumeratorCancellation] CancellationToken cancellationToken)
+        public override async IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
             try
             {
-                await foreach (var record in inner.ReadAsync(key, start, cancellationToken))
+                await foreach (var record in Inner.ReadAsync(key, start, cancellationToken))
                 {
                     Given++;
                     yield return record;
@@ -421,5 +665,15 @@ public sealed class HistorySeamTests : IAsyncLifetime
                 Disposed = true;
             }
         }
+    }
+
+    /// <summary>A source that reads another: what the wrappers above change is how a read goes, nothing else.</summary>
+    private abstract class SourceDecorator(ILogSource inner) : ILogSource
+    {
+        protected ILogSource Inner { get; } = inner;
+        public LogSourceType SourceType => Inner.SourceType;
+        public string? TailPartitionKey => Inner.TailPartitionKey;
+        public ValueTask<string> ResolveAsync(string hostId, string resource, CancellationToken cancellationToken) => Inner.ResolveAsync(hostId, resource, cancellationToken);
+        public abstract IAsyncEnumerable<SourceRecord> ReadAsync(StreamKey key, SourceStart start, CancellationToken cancellationToken);
     }
 }
