@@ -27,6 +27,13 @@ public static class LogStreamingExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AuthOptions>, AuthOptions.Validator>());
         services.AddOptions<StreamingOptions>().Bind(configuration.GetSection(StreamingOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<StreamingOptions>, StreamingOptions.Validator>());
+        // Host-log reader containers belong to the instance, not the machine: several instances on one machine (each
+        // with its own InstanceId) must not remove each other's live readers at start-up.
+        services.PostConfigure<DockerOptions>(docker =>
+        {
+            if (docker.HostLogs is { ReaderOwner: null or "" } hostLogs && configuration[$"{StreamingOptions.SectionName}:InstanceId"] is { Length: > 0 } instance)
+                hostLogs.ReaderOwner = instance;
+        });
 
         services.AddOptions<RolloutOptions>().Bind(configuration.GetSection(RolloutOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RolloutOptions>, RolloutOptions.Validator>());

@@ -22,7 +22,9 @@ public sealed class InBandAuthorization
 
     /// <summary>
     /// The caller of an in-band route as the authorization middleware judged it: its refusal, or the authenticated
-    /// user. Fails closed: a request that no policy judged is unauthorized.
+    /// user. Fails closed: a request that no policy judged is unauthorized. (The principal stays with the request for
+    /// the socket's life: the authentication handler and service of the request's scope cache it, so replacing
+    /// <c>HttpContext.User</c> would not free it.)
     /// </summary>
     public static AuthResult Outcome(HttpContext context)
     {

@@ -26,6 +26,7 @@ public sealed partial class LogSessionHandler(
     PathSelector paths,
     SessionRegistry openSessions,
     ResolveCache resolver,
+    LogSourceRegistry sources,
     DockerHosts hosts,
     SessionLimiter sessions,
     IOptions<StreamingOptions> streamingOptions,
@@ -152,7 +153,8 @@ public sealed partial class LogSessionHandler(
                     // Docker host that does not answer.
                     open.CancelAfter(Timeout.InfiniteTimeSpan);
                     var left = _options.OpenTimeout - time.GetElapsedTime(openStarted);
-                    await SendConnectedAsync(socket, SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow(), _options.EffectiveInstanceId), cancellation);
+                    await SendConnectedAsync(socket, SessionFrames.Connected(key, path, $"Connected to {request.SourceType.ToWire()} logs of {request.Resource}.", time.GetUtcNow(), _options.EffectiveInstanceId,
+                        sources.TryGet(key.SourceType, out var source) ? source.ConnectedFields(key) : null), cancellation);
                     open.CancelAfter(left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
                     var wanted = new SubscriptionRequest(request.Tail, request.Follow, request.Resume, request.Cursor);
                     subscription = path != LogPath.Unified ? LogQueries.Filtered(legacy.Open(key, request.Tail, request.Follow), request.Filter)

@@ -15,7 +15,9 @@ namespace LogsMigration.Api.Streaming;
 /// The single writer of one WebSocket: drains the subscription into frames (shared pre-encoded bytes for lines),
 /// sends a heartbeat when the stream is idle, and says how the session ended. One send at a time, as WebSocket requires.
 /// While idle it waits on itself (<see cref="IValueTaskSource"/>): woken by lines, by its heartbeat timer or by
-/// cancellation, with no task or timer allocated per wait.
+/// cancellation, with no task or timer allocated per wait. With <c>format=batch</c> it lingers: a drain that would
+/// start within <see cref="StreamingOptions.BatchLinger"/> of the previous one waits for the rest of it (on the same
+/// wait), so a busy stream leaves in few large frames and a line after a quiet spell still goes at once.
 /// </summary>
 internal sealed class LogSessionSender(
     WebSocket socket,
@@ -47,6 +49,8 @@ internal sealed class LogSessionSender(
     private int _ticked;
     private Task<bool>? _waiting;
     private Action? _onReady;
+    private ITimer? _lingerTimer;
+    private long _lastDrainStarted;
 
     /// <summary>
     /// Streams until the subscription ends, faults or is aborted, or <paramref name="cancellationToken"/> fires. The
@@ -113,8 +117,21 @@ internal sealed class LogSessionSender(
         // goes as soon as the stream is idle again.
         using var heartbeat = time.CreateTimer(static state => ((LogSessionSender)state!).OnHeartbeat(), this, options.HeartbeatInterval, options.HeartbeatInterval);
         using var cancelled = cancellationToken.UnsafeRegister(static state => ((LogSessionSender)state!).Wake(), this);
+        try
+        {
+            await SendLoopAsync(cancellationToken);
+        }
+        finally
+        {
+            _lingerTimer?.Dispose();
+        }
+    }
+
+    private async Task SendLoopAsync(CancellationToken cancellationToken)
+    {
         while (true)
         {
+            await LingerAsync(cancellationToken);
             await SendQueuedAsync(cancellationToken);
 
             // Not cancellable itself: cancellation wakes the wait below, and a wait left behind ends with the subscription.
@@ -151,6 +168,33 @@ internal sealed class LogSessionSender(
         // A wake that came before arming is seen here; one that comes after completes the source.
         if ((waiting.IsCompleted || Volatile.Read(ref _ticked) != 0 || cancellationToken.IsCancellationRequested)
             && Interlocked.Exchange(ref _armed, 0) != 0)
+            return ValueTask.CompletedTask;
+        return new ValueTask(this, _wake.Version);
+    }
+
+    /// <summary>
+    /// With <c>format=batch</c>, waits until <see cref="StreamingOptions.BatchLinger"/> has passed since the previous
+    /// drain that sent something began, so that the lines (and gap markers and notices, which keep their places in the
+    /// queue) arriving meanwhile go together. Lines do not end the wait (that would be one wake per line); the
+    /// session's end does, and so may a heartbeat tick (sending a little early is harmless). Nothing waits more than
+    /// the linger: a full batch is split by <see cref="BatchFrameWriter"/> as before.
+    /// </summary>
+    private ValueTask LingerAsync(CancellationToken cancellationToken)
+    {
+        if (_batch is null || _lastDrainStarted == 0 || options.BatchLinger <= TimeSpan.Zero)
+            return ValueTask.CompletedTask;
+        var left = options.BatchLinger - time.GetElapsedTime(_lastDrainStarted);
+        if (left <= TimeSpan.Zero)
+            return ValueTask.CompletedTask;
+        _wake.Reset();
+        Interlocked.Exchange(ref _armed, 1);
+        // Armed before the timer is set: a timer that fires at once completes the wait instead of being lost. One timer
+        // per session, made on its first linger (an idle or line-frame session never holds one).
+        if (_lingerTimer is null)
+            _lingerTimer = time.CreateTimer(static state => ((LogSessionSender)state!).Wake(), this, left, Timeout.InfiniteTimeSpan);
+        else
+            _lingerTimer.Change(left, Timeout.InfiniteTimeSpan);
+        if (cancellationToken.IsCancellationRequested && Interlocked.Exchange(ref _armed, 0) != 0)
             return ValueTask.CompletedTask;
         return new ValueTask(this, _wake.Version);
     }
@@ -228,6 +272,7 @@ internal sealed class LogSessionSender(
         _batch?.Release();
         if (_sent.Frames == 0)
             return;
+        _lastDrainStarted = started;
         metrics.FramesSent.Add(_sent.Frames, in Tags);
         metrics.EntriesSent.Add(_sent.Entries, in Tags);
         metrics.BytesSent.Add(_sent.Bytes, in Tags);

@@ -1,5 +1,4 @@
 using LogsMigration.Api.Rollout;
-using LogsMigration.Docker.Stacks;
 using LogsMigration.Pipeline.Model;
 using LogsMigration.Pipeline.Streaming;
 using LogsMigration.Pipeline.Wire;
@@ -9,16 +8,17 @@ namespace LogsMigration.Api.Streaming;
 /// <summary>The per-session frames of the contract (everything but shared <c>log</c> lines, which come pre-encoded).</summary>
 internal static class SessionFrames
 {
-    public static byte[] Connected(StreamKey key, LogPath path, string message, DateTimeOffset now, string? instance = null) =>
+    /// <param name="fields">What the source adds about the resource (<see cref="LogsMigration.Pipeline.Sources.ILogSource.ConnectedFields"/>).</param>
+    public static byte[] Connected(StreamKey key, LogPath path, string message, DateTimeOffset now, string? instance = null,
+        IEnumerable<KeyValuePair<string, string>>? fields = null) =>
         LogFrameEncoder.EncodeControl("connected", message, now, w =>
         {
             w.WriteString("source_type"u8, key.SourceType.ToWire());
             w.WriteString("source_id"u8, key.ResourceId);
             w.WriteString("host_id"u8, key.HostId);
             w.WriteString("path"u8, path == LogPath.Unified ? "unified" : "legacy");
-            // A stack's resolved id names which kind answered (a Swarm stack, or a Compose project of that name).
-            if (key.SourceType == LogSourceType.Stack && StackId.TryParse(key.ResourceId, out var stack))
-                w.WriteString("stack_kind"u8, stack.Kind.ToWire());
+            foreach (var (name, value) in fields ?? [])
+                w.WriteString(name, value);
             if (instance is not null)
                 w.WriteString("instance"u8, instance);
         });

@@ -54,6 +54,19 @@ public sealed class StreamingOptions
     /// <summary>With <c>format=batch</c>, a frame is sent once it holds this many bytes. Default 64 KiB.</summary>
     public int MaxBatchBytes { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// With <c>format=batch</c>, a client's next frame leaves at least this long after its previous one began: lines
+    /// that come sooner wait for it and go together, so a busy stream leaves as few large frames (a frame costs the
+    /// server about the same whatever its size) while the first line after a quiet spell still goes at once. Adds at
+    /// most this much latency, and only to a stream writing faster than one frame per linger. Zero: every drain of the
+    /// queue is sent at once. Default 5 ms (chosen from docs/benchmarks.md, "Batch linger"); at most
+    /// <see cref="MaxBatchLinger"/>.
+    /// </summary>
+    public TimeSpan BatchLinger { get; set; } = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>The longest <see cref="BatchLinger"/> the validator accepts.</summary>
+    internal static readonly TimeSpan MaxBatchLinger = TimeSpan.FromMilliseconds(100);
+
     internal sealed class Validator(IOptions<PipelineOptions> pipeline) : IValidateOptions<StreamingOptions>
     {
         public ValidateOptionsResult Validate(string? name, StreamingOptions o)
@@ -79,6 +92,10 @@ public sealed class StreamingOptions
                 errors.Add($"Streaming:MaxBatchEntries must be between 1 and 100000 (was {o.MaxBatchEntries}).");
             if (o.MaxBatchBytes is < 1024 or > 16 * 1024 * 1024)
                 errors.Add($"Streaming:MaxBatchBytes must be between 1024 and 16777216 (was {o.MaxBatchBytes}).");
+            // Lines do not end a linger, so a longer one lets a busy stream queue more than
+            // Pipeline:SubscriberQueueEntries lines for a healthy client, which then gets slow-client gap markers.
+            if (o.BatchLinger < TimeSpan.Zero || o.BatchLinger > MaxBatchLinger)
+                errors.Add($"Streaming:BatchLinger must be between 00:00:00 and 00:00:00.100 (was {o.BatchLinger}).");
             if (o.InstanceId.Length > 128 || o.InstanceId.Any(c => char.IsControl(c) || char.IsWhiteSpace(c)))
                 errors.Add($"Streaming:InstanceId must be at most 128 characters without spaces or control characters (was '{o.InstanceId}').");
             return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -232,6 +232,15 @@ public sealed class LogSubscription : IAsyncDisposable
     /// <summary>The history as it stands (before it is read): where a read of older lines hands over to it.</summary>
     internal IReadOnlyList<LogEntry> History => _history;
 
+    /// <summary>Where the live read that feeds this subscription starts for partitions it has not seen; null without a live part.</summary>
+    internal LiveReadStart? LiveRead { get; init; }
+
+    /// <summary>
+    /// True when the history holds a line of every partition the stream has passed lines of (its per-partition tails
+    /// dropped none): a partition it does not hold is one the stream has passed nothing of.
+    /// </summary>
+    internal bool HistoryListsEveryPartition { get; init; }
+
     /// <summary>The oldest line of the history (null when it has none): where a read of older lines ends.</summary>
     internal LogTimestamp? OldestHistoryTimestamp()
     {

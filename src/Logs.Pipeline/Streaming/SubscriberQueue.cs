@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using System.Threading.Tasks.Dataflow;
 using LogsMigration.Pipeline.Model;
 
@@ -15,16 +14,18 @@ namespace LogsMigration.Pipeline.Streaming;
 /// A lossless queue (a subscriber's own direct read) makes its writer wait for room instead.
 /// Its bytes count against the budget until the queue is closed: what a closed queue still holds is either drained by
 /// a reader that is finishing or dropped with the subscription.
+/// The items are a plain <see cref="Queue{T}"/> under the queue's own lock (every write and take already holds it): a
+/// channel added a second lock per item and, created eagerly, about 1.5 KiB per idle subscriber.
 /// </summary>
 internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
 {
     // Unbounded: the bound is in lines, not items, and the writer enforces it by taking the oldest chunk from the head.
-    private readonly Channel<QueuedItem> _channel = Channel.CreateUnbounded<QueuedItem>(new UnboundedChannelOptions
-    {
-        SingleReader = false,
-        SingleWriter = false,
-        AllowSynchronousContinuations = false,
-    });
+    // Under _gate; empty until the first item (no array for an idle subscriber).
+    private readonly Queue<QueuedItem> _items = new();
+    // The most items held since the queue was last empty: a queue that grew large in a burst lets its array go once
+    // drained, so an idle viewer that once was busy holds what an idle one does.
+    private int _itemsPeak;
+    private const int TrimAbove = 64;
     private readonly int _capacity;
     private readonly long _maxBytes;
     private readonly BufferBudget? _budget;
@@ -42,6 +43,9 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
     private StreamNotice? _lastNotice;
     private long _progressTimestamp;
     private TaskCompletionSource? _room;
+    // A reader waiting for an item (or the close); completed and cleared by the next write or the close. Under _gate.
+    private TaskCompletionSource? _readable;
+    private TaskCompletionSource? _completion;
     private bool _closed;
     private Exception? _fault;
 
@@ -79,7 +83,19 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
 
     public Exception? Fault => Volatile.Read(ref _fault);
 
-    public Task Completion => _channel.Reader.Completion;
+    /// <summary>Completes once the queue is closed and everything in it was read (as a channel's reader's does).</summary>
+    public Task Completion
+    {
+        get
+        {
+            lock (_gate)
+            {
+                _completion ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                CompleteIfDrainedLocked();
+                return _completion.Task;
+            }
+        }
+    }
 
     public DataflowMessageStatus OfferMessage(DataflowMessageHeader messageHeader, LogEntry[] messageValue, ISourceBlock<LogEntry[]>? source, bool consumeToAccept)
     {
@@ -131,7 +147,7 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
             // The reader takes from the head under the same lock, so the counts are exact here. The newest item stays:
             // over the process budget a queue gives up its own oldest lines, and never more than it holds.
             while ((_queued > _capacity || _queuedBytes > _maxBytes || _budget is { IsExceeded: true })
-                   && _channel.Reader.Count > 1 && _channel.Reader.TryRead(out var oldest))
+                   && _items.Count > 1 && _items.TryDequeue(out var oldest))
             {
                 TakenLocked(oldest);
                 Interlocked.Add(ref _dropped, oldest.Count);
@@ -207,7 +223,7 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
             if (ReferenceEquals(notice, _lastNotice))
                 return;
             _lastNotice = notice;
-            _channel.Writer.TryWrite(new QueuedItem(notice));
+            WriteLocked(new QueuedItem(notice));
         }
     }
 
@@ -224,7 +240,14 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
                 item = new QueuedItem(notice);
                 return true;
             }
-            if (!_channel.Reader.TryRead(out item))
+            var taken = _items.TryDequeue(out item);
+            if (_items.Count == 0 && _itemsPeak > TrimAbove)
+            {
+                _items.TrimExcess();
+                _itemsPeak = 0;
+            }
+            CompleteIfDrainedLocked();
+            if (!taken)
                 return false;
             NoteProgress();
             if (item.Count > 0)
@@ -243,7 +266,24 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
     /// <summary>The reader took a line (from a chunk it holds, or a new one): it is not stalled.</summary>
     public void NoteProgress() => Volatile.Write(ref _progressTimestamp, _time.GetTimestamp());
 
-    public ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken) => _channel.Reader.WaitToReadAsync(cancellationToken);
+    /// <summary>Waits until <see cref="TryRead"/> has something (true), or the queue is closed and empty (false).</summary>
+    public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task readable;
+            lock (_gate)
+            {
+                if (_items.Count > 0 || _droppedNotices.Count > 0)
+                    return true;
+                if (_closed)
+                    return false;
+                _readable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                readable = _readable.Task;
+            }
+            await readable.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>True when lines are waiting and none was taken for <paramref name="timeout"/>.</summary>
     public bool IsStalled(TimeSpan timeout) =>
@@ -280,7 +320,8 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
             if (!_closed)
                 _budget?.ChargeQueued(-_queuedBytes);
             _closed = true;
-            _channel.Writer.TryComplete();
+            WakeReaderLocked();
+            CompleteIfDrainedLocked();
             _room?.TrySetResult();
             _room = null;
         }
@@ -289,14 +330,33 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
     /// <returns>False when the queue is closed and the item was not queued.</returns>
     private bool WriteLocked(QueuedItem item)
     {
-        if (!_channel.Writer.TryWrite(item))
+        if (_closed)
             return false;
+        _items.Enqueue(item);
+        if (_items.Count > _itemsPeak)
+            _itemsPeak = _items.Count;
+        WakeReaderLocked();
+        if (item.Count == 0)
+            return true;
         if (_queued == 0)
             NoteProgress();
         Volatile.Write(ref _queued, _queued + item.Count);
         Volatile.Write(ref _queuedBytes, _queuedBytes + item.Bytes);
         _budget?.ChargeQueued(item.Bytes);
         return true;
+    }
+
+    private void WakeReaderLocked()
+    {
+        // Its continuation runs asynchronously: the reader does not run under this lock.
+        _readable?.TrySetResult();
+        _readable = null;
+    }
+
+    private void CompleteIfDrainedLocked()
+    {
+        if (_closed && _items.Count == 0 && _droppedNotices.Count == 0)
+            _completion?.TrySetResult();
     }
 
     /// <summary>An item left the queue, to its reader or dropped.</summary>

@@ -18,10 +18,19 @@ public sealed partial class ServiceProcess : IAsyncDisposable
 {
     public const string SigningKey = "integration-signing-key-at-least-32-bytes-long";
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan ReaderCleanupTimeout = TimeSpan.FromSeconds(15);
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private ServiceProcess(Process process) => _process = process;
+    private readonly string _instanceId;
+    private readonly string[] _endpoints;
+
+    private ServiceProcess(Process process, string instanceId, string[] endpoints)
+    {
+        _process = process;
+        _instanceId = instanceId;
+        _endpoints = endpoints;
+    }
 
     public Uri BaseUri { get; private set; } = new("http://127.0.0.1");
     public int Pid => _process.Id;
@@ -59,12 +68,17 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         };
         info.Environment["Auth__SigningKey"] = SigningKey;
         info.Environment["Logging__Console__FormatterName"] = "simple";
+        // Each process its own instance, as several instances on one machine must be (the owner of its host-log reader
+        // containers: one process's start-up cleanup must not remove another's live readers). A setting overrides it.
+        info.Environment["Streaming__InstanceId"] = $"it-{Guid.NewGuid():N}";
         foreach (var (key, value) in settings)
             info.Environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        var endpoints = settings.Where(s => s.Key.StartsWith("Docker:Hosts:", StringComparison.Ordinal) && s.Key.EndsWith(":Endpoint", StringComparison.Ordinal))
+            .Select(s => s.Value).Distinct(StringComparer.Ordinal).ToArray();
 
         var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var service = new ServiceProcess(process);
+        var service = new ServiceProcess(process, info.Environment["Streaming__InstanceId"]!, endpoints);
         void OnLine(string? line)
         {
             if (line is null)
@@ -150,6 +164,11 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 
+    /// <summary>
+    /// Kills the process, then removes the host-log reader containers it owned on its hosts: a killed instance leaves
+    /// them running (its own next start-up would remove them, and a test's instance id is never started again), and
+    /// each polls its file for as long as it runs, taking CPU from every later test.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
@@ -158,6 +177,23 @@ public sealed partial class ServiceProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
+        // The private engines only (unix sockets): a test's deliberately silent host (a tcp port that never answers)
+        // runs no reader, and asking it would only wait.
+        foreach (var endpoint in _endpoints.Where(e => e.StartsWith("unix://", StringComparison.Ordinal)))
+        {
+            try
+            {
+                var readers = await Infrastructure.ProcessRunner.RunAsync(Infrastructure.DockerCli.Docker,
+                    ["-H", endpoint, "ps", "-aq", "--filter", $"label={LogsMigration.Docker.HostLogs.ReaderContainer.OwnerLabel}={_instanceId}"], ReaderCleanupTimeout);
+                var ids = readers.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+                if (ids.Length > 0)
+                    await Infrastructure.ProcessRunner.RunAsync(Infrastructure.DockerCli.Docker, ["-H", endpoint, "rm", "-f", .. ids], ReaderCleanupTimeout);
+            }
+            catch (TimeoutException)
+            {
+                // An engine a test stopped or froze: its readers, if any, go with it or with the run's stop-all.
+            }
+        }
     }
 
     [GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]

@@ -52,6 +52,45 @@ public sealed class ClusterTests(ITestOutputHelper output)
         await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60));
     }
 
+    /// <summary>What a scenario of <see cref="WatchAsync"/> may add to: viewer tasks (stopped at the end) and containers (removed).</summary>
+    private sealed record Watch(List<Task> Tasks, List<TestContainer> Containers, CancellationToken Running);
+
+    /// <summary>
+    /// Runs the viewers until each is connected with <paramref name="lines"/> lines, then the scenario; whatever
+    /// happens, the viewers are stopped (the stick table and HAProxy's notices printed) and the containers removed.
+    /// </summary>
+    private async Task WatchAsync(TestCluster cluster, IEnumerable<TestContainer> containers, List<(TestContainer Container, ClusterViewer Viewer)> viewers,
+        Func<Watch, Task> scenario, int lines = 5, TimeSpan? within = null)
+    {
+        using var running = new CancellationTokenSource();
+        var watch = new Watch(Run(viewers.Select(v => v.Viewer), running.Token), containers.ToList(), running.Token);
+        try
+        {
+            await Eventually.True(() => viewers.All(v => v.Viewer.Instance is not null && v.Viewer.Count >= lines), "every viewer to get lines", within ?? TimeSpan.FromMinutes(2));
+            await scenario(watch);
+        }
+        finally
+        {
+            await StopAsync(running, viewers.Select(v => v.Viewer), watch.Tasks, cluster);
+            foreach (var container in watch.Containers)
+                await container.DisposeAsync();
+        }
+    }
+
+    /// <summary>The instance holding the most viewers, and its viewers.</summary>
+    private static (string Instance, List<ClusterViewer> Viewers) Busiest(List<(TestContainer Container, ClusterViewer Viewer)> viewers)
+    {
+        var instance = viewers.GroupBy(v => v.Viewer.Instance!).OrderByDescending(g => g.Count()).First().Key;
+        return (instance, viewers.Where(v => v.Viewer.Instance == instance).Select(v => v.Viewer).ToList());
+    }
+
+    /// <summary>Every viewer gets new lines after now (a few past the lowest line anyone had).</summary>
+    private static Task LinesFlowAsync(List<(TestContainer Container, ClusterViewer Viewer)> viewers, string after = "")
+    {
+        var sample = Enumerable.Min(viewers.Select(v => v.Viewer.Last));
+        return Eventually.True(() => viewers.All(v => v.Viewer.Last > sample + 3), $"lines to flow to everyone {after}".TrimEnd());
+    }
+
     private void AssertExact(IEnumerable<ClusterViewer> viewers)
     {
         foreach (var viewer in viewers)
@@ -83,12 +122,9 @@ public sealed class ClusterTests(ITestOutputHelper output)
         await using var cluster = await TestCluster.StartAsync();
         var containers = await cluster.RunCountersAsync(Resources, "affinity", interval: "0.5");
         await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
-        using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, containers, PerResource);
-        var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
-        try
+        await WatchAsync(cluster, containers, viewers, async watch =>
         {
-            await Eventually.True(() => viewers.All(v => v.Viewer.Instance is not null && v.Viewer.Count >= 2), "every viewer to get lines", TimeSpan.FromMinutes(3));
             foreach (var group in viewers.GroupBy(v => v.Container.Name))
                 Assert.Single(group.Select(v => v.Viewer.Instance).Distinct());
             var instances = cluster.Instances.Values.ToList();
@@ -98,13 +134,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
             output.WriteLine($"MEASURED 30x10: daemon log reads: {Resources}; {string.Join(", ", perInstance)}");
             Assert.Equal(Resources, (await cluster.Proxy.StickTableAsync()).Count);
             AssertExact(viewers.Select(v => v.Viewer));
-        }
-        finally
-        {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
-            foreach (var container in containers)
-                await container.DisposeAsync();
-        }
+        }, lines: 2, within: TimeSpan.FromMinutes(3));
         AssertNoToken(cluster.Proxy);
     }
 
@@ -120,12 +150,9 @@ public sealed class ClusterTests(ITestOutputHelper output)
         using var silent = new SilentDockerHost();
         await using var cluster = await TestCluster.StartAsync(new Dictionary<string, string> { ["Docker:Hosts:silent:Endpoint"] = silent.Endpoint });
         var containers = await cluster.RunCountersAsync(6, "silenthost", interval: "0.2");
-        using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, containers, 2);
-        var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
-        try
+        await WatchAsync(cluster, containers, viewers, async watch =>
         {
-            await Eventually.True(() => viewers.All(v => v.Viewer.Count >= 5), "every viewer to get lines", TimeSpan.FromMinutes(2));
             // Every instance has found the host silent (its readiness body says so) and is still ready.
             foreach (var (name, instance) in cluster.Instances)
             {
@@ -154,18 +181,11 @@ public sealed class ClusterTests(ITestOutputHelper output)
             }, "every instance to stay up 30 s with the silent host configured", TimeSpan.FromMinutes(2), TimeSpan.FromMilliseconds(500));
             var stats = await cluster.Proxy.ServerStatsAsync();
             output.WriteLine(string.Join("; ", stats.Select(s => $"{s.Key} {s.Value["status"]} for {s.Value["lastchg"]} s, chkdown {s.Value["chkdown"]}, chkfail {s.Value["chkfail"]}")));
-            var sample = Enumerable.Min(viewers.Select(v => v.Viewer.Last));
-            await Eventually.True(() => viewers.All(v => v.Viewer.Last > sample + 3), "lines to go on flowing to everyone");
+            await LinesFlowAsync(viewers);
             Assert.All(viewers, v => Assert.Single(v.Viewer.Instances));
             Assert.All(viewers, v => Assert.True(v.Viewer.Connected, "a viewer of the good host was cut"));
             AssertExact(viewers.Select(v => v.Viewer));
-        }
-        finally
-        {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
-            foreach (var container in containers)
-                await container.DisposeAsync();
-        }
+        });
     }
 
     /// <summary>
@@ -181,7 +201,6 @@ public sealed class ClusterTests(ITestOutputHelper output)
         const int PerAlias = 3;
         await using var cluster = await TestCluster.StartAsync();
         var containers = await cluster.RunCountersAsync(Resources, "alias", interval: "0.5");
-        using var running = new CancellationTokenSource();
         var viewers = new List<(TestContainer Container, ClusterViewer Viewer)>();
         var n = 0;
         foreach (var container in containers)
@@ -192,10 +211,8 @@ public sealed class ClusterTests(ITestOutputHelper output)
                     viewers.Add((container, new ClusterViewer(cluster.Proxy, $"/ws/containers/{alias}/logs", tail: n % 20, token: ServiceProcess.Token(subject: $"alias-{n}"))));
             }
         }
-        var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
-        try
+        await WatchAsync(cluster, containers, viewers, async watch =>
         {
-            await Eventually.True(() => viewers.All(v => v.Viewer.Instance is not null && v.Viewer.Count >= 2), "every viewer to get lines", TimeSpan.FromMinutes(3));
             var expected = cluster.Instances.ToDictionary(i => i.Key, i => viewers.Where(v => v.Viewer.Instance == i.Key).Select(v => v.Container.Id).Distinct().Count());
             var total = expected.Values.Sum();
             foreach (var (name, instance) in cluster.Instances)
@@ -208,13 +225,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
                 $"({total / (double)Resources:0.00} per container; one alias form would hold {Resources}); containers on 1/2/3 instances: {string.Join(", ", spread.Select(g => $"{g.Key}: {g.Count()}"))}");
             Assert.InRange(total, Resources, Resources * 3);
             AssertExact(viewers.Select(v => v.Viewer));
-        }
-        finally
-        {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
-            foreach (var container in containers)
-                await container.DisposeAsync();
-        }
+        }, lines: 2, within: TimeSpan.FromMinutes(3));
     }
 
     /// <summary>kill -9 of the instance holding the most viewers: they are back on the others within seconds, exact.</summary>
@@ -225,14 +236,10 @@ public sealed class ClusterTests(ITestOutputHelper output)
         await using var cluster = await TestCluster.StartAsync();
         var containers = await cluster.RunCountersAsync(9, "kill9");
         await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
-        using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, containers, 4);
-        var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
-        try
+        await WatchAsync(cluster, containers, viewers, async watch =>
         {
-            await Eventually.True(() => viewers.All(v => v.Viewer.Count >= 5), "every viewer to get lines", TimeSpan.FromMinutes(2));
-            var victim = viewers.GroupBy(v => v.Viewer.Instance!).OrderByDescending(g => g.Count()).First().Key;
-            var moved = viewers.Where(v => v.Viewer.Instance == victim).Select(v => v.Viewer).ToList();
+            var (victim, moved) = Busiest(viewers);
             var marks = moved.ToDictionary(v => v, v => v.Last);
             var clock = Stopwatch.StartNew();
             Signals.Send(cluster.Instances[victim].Pid, Signals.Kill);
@@ -244,16 +251,9 @@ public sealed class ClusterTests(ITestOutputHelper output)
                 interval: TimeSpan.FromMilliseconds(500));
             foreach (var group in viewers.GroupBy(v => v.Container.Name))
                 Assert.Single(group.Select(v => v.Viewer.Instance).Distinct());
-            var sample = Enumerable.Min(viewers.Select(v => v.Viewer.Last));
-            await Eventually.True(() => viewers.All(v => v.Viewer.Last > sample + 3), "lines to flow to everyone after the move");
+            await LinesFlowAsync(viewers, "after the move");
             AssertExact(viewers.Select(v => v.Viewer));
-        }
-        finally
-        {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
-            foreach (var container in containers)
-                await container.DisposeAsync();
-        }
+        });
     }
 
     /// <summary>SIGSTOP for longer than the health check: viewers move and resume exactly; once woken it holds nothing.</summary>
@@ -263,14 +263,10 @@ public sealed class ClusterTests(ITestOutputHelper output)
         await using var cluster = await TestCluster.StartAsync();
         var containers = await cluster.RunCountersAsync(6, "sigstop");
         await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
-        using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, containers, 3);
-        var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
-        try
+        await WatchAsync(cluster, containers, viewers, async watch =>
         {
-            await Eventually.True(() => viewers.All(v => v.Viewer.Count >= 5), "every viewer to get lines", TimeSpan.FromMinutes(2));
-            var victim = viewers.GroupBy(v => v.Viewer.Instance!).OrderByDescending(g => g.Count()).First().Key;
-            var moved = viewers.Where(v => v.Viewer.Instance == victim).Select(v => v.Viewer).ToList();
+            var (victim, moved) = Busiest(viewers);
             var marks = moved.ToDictionary(v => v, v => v.Last);
             var frozen = cluster.Instances[victim];
             var others = cluster.Instances.Keys.Where(k => k != victim).ToArray();
@@ -287,16 +283,9 @@ public sealed class ClusterTests(ITestOutputHelper output)
             await Eventually.True(async () => await TestCluster.StreamsAsync(frozen) is { Streams: 0, Sessions: 0 }, "the woken instance to hold no viewer and no upstream",
                 interval: TimeSpan.FromMilliseconds(250));
             Assert.Equal(0, await cluster.DaemonLogConnectionsAsync(frozen));
-            var sample = Enumerable.Min(viewers.Select(v => v.Viewer.Last));
-            await Eventually.True(() => viewers.All(v => v.Viewer.Last > sample + 3), "lines to flow to everyone after the move");
+            await LinesFlowAsync(viewers, "after the move");
             AssertExact(viewers.Select(v => v.Viewer));
-        }
-        finally
-        {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
-            foreach (var container in containers)
-                await container.DisposeAsync();
-        }
+        });
     }
 
     /// <summary>A fourth instance through the runtime API (and the configuration file): old resources stay, new ones use it.</summary>
@@ -305,14 +294,10 @@ public sealed class ClusterTests(ITestOutputHelper output)
     {
         await using var cluster = await TestCluster.StartAsync();
         var old = await cluster.RunCountersAsync(6, "before4", interval: "0.5");
-        var fresh = Array.Empty<TestContainer>();
         await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
-        using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, old, 2);
-        var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
-        try
+        await WatchAsync(cluster, old, viewers, async watch =>
         {
-            await Eventually.True(() => viewers.All(v => v.Viewer.Count >= 2), "every viewer to get lines", TimeSpan.FromMinutes(2));
             var table = await cluster.Proxy.StickTableAsync();
             await cluster.StartInstanceAsync(4);
             var address = $"127.0.0.1:{TestCluster.FirstInstancePort + 3}";
@@ -328,7 +313,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
 
             // Existing resources: a new viewer of each lands where the old ones are.
             var late = Viewers(cluster.Proxy, old, 1).Select(v => v.Viewer).ToList();
-            tasks.AddRange(Run(late, running.Token));
+            watch.Tasks.AddRange(Run(late, watch.Running));
             await Eventually.True(() => late.All(v => v.Instance is not null), "the late viewers to connect");
             foreach (var (viewer, container) in late.Zip(old))
                 Assert.Equal(viewers.First(v => v.Container == container).Viewer.Instance, viewer.Instance);
@@ -336,9 +321,10 @@ public sealed class ClusterTests(ITestOutputHelper output)
             Assert.DoesNotContain("i4", table.Values);
 
             // New resources: some of them on the fourth (consistent hashing gives it about a quarter; 24 make "none" a 1-in-1000 chance).
-            fresh = await cluster.RunCountersAsync(24, "after4", interval: "1");
+            var fresh = await cluster.RunCountersAsync(24, "after4", interval: "1");
+            watch.Containers.AddRange(fresh);
             var newViewers = Viewers(cluster.Proxy, fresh, 1).Select(v => v.Viewer).ToList();
-            tasks.AddRange(Run(newViewers, running.Token));
+            watch.Tasks.AddRange(Run(newViewers, watch.Running));
             await Eventually.True(() => newViewers.All(v => v.Instance is not null), "the new resources' viewers to connect");
             output.WriteLine($"new resources: {string.Join(", ", newViewers.GroupBy(v => v.Instance).Select(g => $"{g.Key} {g.Count()}"))}");
             Assert.Contains(newViewers, v => v.Instance == "i4");
@@ -350,13 +336,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
             await cluster.WaitForServersAsync(up: ["i1", "i2", "i3", "i4"]);
             await Eventually.True(async () => (await cluster.Proxy.StickTableAsync()).Count >= before.Count, "the table to come across the reload");
             Assert.Equal(before, (await cluster.Proxy.StickTableAsync()).Where(e => before.ContainsKey(e.Key)).ToDictionary());
-        }
-        finally
-        {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
-            foreach (var container in old.Concat(fresh))
-                await container.DisposeAsync();
-        }
+        }, lines: 2);
     }
 
     /// <summary>A reload of HAProxy: the stick table is the same, and viewers cut by the old worker resume exactly where they were.</summary>
@@ -366,12 +346,9 @@ public sealed class ClusterTests(ITestOutputHelper output)
         await using var cluster = await TestCluster.StartAsync();
         var containers = await cluster.RunCountersAsync(6, "reload");
         await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
-        using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, containers, 2);
-        var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
-        try
+        await WatchAsync(cluster, containers, viewers, async watch =>
         {
-            await Eventually.True(() => viewers.All(v => v.Viewer.Count >= 5), "every viewer to get lines", TimeSpan.FromMinutes(2));
             var table = await cluster.Proxy.StickTableAsync();
             var where = viewers.ToDictionary(v => v.Viewer, v => v.Viewer.Instance);
             await cluster.Proxy.ReloadAsync();
@@ -380,16 +357,9 @@ public sealed class ClusterTests(ITestOutputHelper output)
             Assert.Equal(table, await cluster.Proxy.StickTableAsync());
             foreach (var (_, viewer) in viewers)
                 Assert.All(viewer.Instances, instance => Assert.Equal(where[viewer], instance));
-            var sample = Enumerable.Min(viewers.Select(v => v.Viewer.Last));
-            await Eventually.True(() => viewers.All(v => v.Viewer.Last > sample + 3), "lines to flow to everyone after the reload");
+            await LinesFlowAsync(viewers, "after the reload");
             AssertExact(viewers.Select(v => v.Viewer));
-        }
-        finally
-        {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
-            foreach (var container in containers)
-                await container.DisposeAsync();
-        }
+        });
     }
 
     /// <summary>SIGTERM of one instance: its viewers are moved over the drain window and resume with no gap and no repeat.</summary>
@@ -399,14 +369,10 @@ public sealed class ClusterTests(ITestOutputHelper output)
         await using var cluster = await TestCluster.StartAsync();
         var containers = await cluster.RunCountersAsync(6, "drain");
         await cluster.WaitForServersAsync(up: ["i1", "i2", "i3"]);
-        using var running = new CancellationTokenSource();
         var viewers = Viewers(cluster.Proxy, containers, 3);
-        var tasks = Run(viewers.Select(v => v.Viewer), running.Token);
-        try
+        await WatchAsync(cluster, containers, viewers, async watch =>
         {
-            await Eventually.True(() => viewers.All(v => v.Viewer.Count >= 5), "every viewer to get lines", TimeSpan.FromMinutes(2));
-            var victim = viewers.GroupBy(v => v.Viewer.Instance!).OrderByDescending(g => g.Count()).First().Key;
-            var moved = viewers.Where(v => v.Viewer.Instance == victim).Select(v => v.Viewer).ToList();
+            var (victim, moved) = Busiest(viewers);
             var clock = Stopwatch.StartNew();
             var movedAt = new Dictionary<ClusterViewer, long>();
             cluster.Instances[victim].Terminate();
@@ -418,8 +384,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
             }, "the drained instance's viewers to move");
             output.WriteLine($"{moved.Count} viewers of {victim} moved at {string.Join(", ", movedAt.Values.Order())} ms (window 5 s)");
             Assert.Equal(0, await cluster.Instances[victim].WaitForExitAsync(TimeSpan.FromSeconds(60)));
-            var sample = Enumerable.Min(viewers.Select(v => v.Viewer.Last));
-            await Eventually.True(() => viewers.All(v => v.Viewer.Last > sample + 3), "lines to flow to everyone after the drain");
+            await LinesFlowAsync(viewers, "after the drain");
             AssertExact(viewers.Select(v => v.Viewer));
             // Not asserted here: that a drained resource's viewers all land on one instance. Each reconnect is placed on
             // its own (the draining instance answers 503, HAProxy redispatches); with health checks flapping on a loaded
@@ -427,13 +392,7 @@ public sealed class ClusterTests(ITestOutputHelper output)
             // guaranteed"). Printed instead.
             foreach (var group in viewers.GroupBy(v => v.Container.Name))
                 output.WriteLine($"{group.Key}: {string.Join(",", group.Select(v => v.Viewer.Instance).Distinct())}");
-        }
-        finally
-        {
-            await StopAsync(running, viewers.Select(v => v.Viewer), tasks, cluster);
-            foreach (var container in containers)
-                await container.DisposeAsync();
-        }
+        });
     }
 
     /// <summary>300 viewers of one resource reconnecting at once (their instance killed): one daemon read, a handful of inspects.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LogsMigration.Tests.Integration.Infrastructure;
+using LogsMigration.Tests.Support;
 
 namespace LogsMigration.Tests.Integration.Cluster;
 
@@ -14,19 +15,10 @@ public sealed class HaproxyConfigTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        var env = info.Environment;
-        env["LOGS_PROXY_BIND"] = bind;
-        foreach (var i in new[] { 1, 2, 3 })
-            env[$"LOGS_INSTANCE_{i}"] = $"127.0.0.1:{HaproxyProcess.PortBase + i}";
-        env["LOGS_DEFAULT_HOST"] = "local";
-        env["LOGS_PEER_NAME"] = "check";
-        env["LOGS_PEER_ADDR"] = $"127.0.0.1:{HaproxyProcess.PortBase + 10}";
-        env["LOGS_PEER2_NAME"] = "check-2";
-        env["LOGS_PEER2_ADDR"] = $"127.0.0.1:{HaproxyProcess.PortBase + 11}";
-        env["LOGS_HAPROXY_RUNTIME"] = Path.Combine(Path.GetTempPath(), "lmit-haproxy-check.sock");
-        env["LOGS_HAPROXY_LOG"] = "stdout";
-        env["LOGS_HAPROXY_HARD_STOP_AFTER"] = "3s";
-        env["LOGS_STATS_BIND"] = $"127.0.0.1:{HaproxyProcess.PortBase + 9}";
+        var settings = HaproxyProcess.Settings([HaproxyProcess.PortBase + 1, HaproxyProcess.PortBase + 2, HaproxyProcess.PortBase + 3],
+            Path.Combine(Path.GetTempPath(), "lmit-haproxy-check.sock"), "check", proxyBind: bind);
+        foreach (var (key, value) in settings.Environment())
+            info.Environment[key] = value;
         using var process = Process.Start(info) ?? throw new InvalidOperationException("haproxy did not start.");
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();

@@ -1,7 +1,6 @@
-using System.Diagnostics;
-using System.Net.Sockets;
 using System.Text;
 using LogsMigration.Tests.Integration.Infrastructure;
+using LogsMigration.Tests.Support;
 
 namespace LogsMigration.Tests.Integration.Cluster;
 
@@ -19,14 +18,13 @@ public sealed class HaproxyProcess : IAsyncDisposable
     public static readonly int PortBase = int.TryParse(Environment.GetEnvironmentVariable("LOGS_TEST_CLUSTER_PORT_BASE"), out var b) ? b : 18420;
 
     public static int ProxyPort => PortBase;
-    private readonly Process _process;
-    private readonly StringBuilder _log = new();
-    private readonly string _runtime;
+    private readonly HaproxyRunner _runner;
+    private readonly StringBuilder _log;
 
-    private HaproxyProcess(Process process, string runtime, string config)
+    private HaproxyProcess(HaproxyRunner runner, StringBuilder log, string config)
     {
-        _process = process;
-        _runtime = runtime;
+        _runner = runner;
+        _log = log;
         ConfigPath = config;
     }
 
@@ -34,82 +32,42 @@ public sealed class HaproxyProcess : IAsyncDisposable
 
     public string ConfigPath { get; }
 
-    public int MasterPid => _process.Id;
+    public int MasterPid => _runner.MasterPid;
 
     public string Log { get { lock (_log) return _log.ToString(); } }
 
     public int Reloads { get; private set; }
 
+    /// <summary>The settings of the tests' fixed ports (<see cref="PortBase"/>), with <paramref name="proxyBind"/> as the bind line.</summary>
+    public static HaproxySettings Settings(IReadOnlyList<int> instancePorts, string runtimeSocket, string peerName, string? proxyBind = null) =>
+        new(proxyBind ?? $"127.0.0.1:{ProxyPort}", instancePorts, runtimeSocket, PortBase + 9, peerName, PortBase + 10, peerName + "-2", PortBase + 11);
+
     /// <summary>Starts HAProxy in front of the three instances at <paramref name="instancePorts"/> (127.0.0.1).</summary>
     public static async Task<HaproxyProcess> StartAsync(IReadOnlyList<int> instancePorts, string directory, string? config = null)
     {
-        Directory.CreateDirectory(directory);
-        var runtime = Path.Combine(directory, "runtime.sock");
-        var info = new ProcessStartInfo("haproxy", ["-f", config ?? ShippedConfig, "-p", Path.Combine(directory, "haproxy.pid")])
+        var log = new StringBuilder();
+        void Append(string line)
         {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        var env = info.Environment;
-        env["LOGS_PROXY_BIND"] = $"127.0.0.1:{ProxyPort}";
-        for (var i = 0; i < instancePorts.Count; i++)
-            env[$"LOGS_INSTANCE_{i + 1}"] = $"127.0.0.1:{instancePorts[i]}";
-        env["LOGS_DEFAULT_HOST"] = "local";
-        env["LOGS_PEER_NAME"] = "it-proxy";
-        env["LOGS_PEER_ADDR"] = $"127.0.0.1:{PortBase + 10}";
-        env["LOGS_PEER2_NAME"] = "it-proxy-2";
-        env["LOGS_PEER2_ADDR"] = $"127.0.0.1:{PortBase + 11}";
-        env["LOGS_HAPROXY_RUNTIME"] = runtime;
-        env["LOGS_HAPROXY_LOG"] = "stdout";
-        env["LOGS_HAPROXY_HARD_STOP_AFTER"] = "3s";
-        env["LOGS_STATS_BIND"] = $"127.0.0.1:{PortBase + 9}";
-        var process = Process.Start(info) ?? throw new InvalidOperationException("haproxy did not start.");
-        var proxy = new HaproxyProcess(process, runtime, config ?? ShippedConfig);
-        process.OutputDataReceived += (_, e) => proxy.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => proxy.Append(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        await Eventually.True(async () =>
+            lock (log)
+                log.AppendLine(line);
+        }
+        HaproxyRunner runner;
+        try
         {
-            if (process.HasExited)
-                throw new InvalidOperationException($"haproxy exited ({process.ExitCode}):\n{proxy.Log}");
-            try
-            {
-                return (await proxy.CommandAsync("show info")).Contains("Name: HAProxy", StringComparison.Ordinal);
-            }
-            catch (SocketException)
-            {
-                return false;
-            }
-        }, "HAProxy's runtime API to answer", interval: TimeSpan.FromMilliseconds(100));
-        return proxy;
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-            return;
-        lock (_log)
-            _log.AppendLine(line);
+            runner = await HaproxyRunner.StartAsync(config ?? ShippedConfig, directory, Settings(instancePorts, Path.Combine(directory, "runtime.sock"), "it-proxy"), Append);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+        {
+            lock (log)
+                throw new InvalidOperationException($"{ex.Message}:\n{log}", ex);
+        }
+        return new HaproxyProcess(runner, log, config ?? ShippedConfig);
     }
 
     public Uri WebSocketUri(string pathAndQuery) => new($"ws://127.0.0.1:{ProxyPort}{pathAndQuery}");
 
     /// <summary>One command on the runtime API; its whole answer.</summary>
-    public async Task<string> CommandAsync(string command)
-    {
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(_runtime), timeout.Token);
-        await socket.SendAsync(Encoding.ASCII.GetBytes(command + "\n"), SocketFlags.None, timeout.Token);
-        var answer = new StringBuilder();
-        var buffer = new byte[16 * 1024];
-        int read;
-        while ((read = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
-            answer.Append(Encoding.ASCII.GetString(buffer, 0, read));
-        return answer.ToString();
-    }
+    public Task<string> CommandAsync(string command) => _runner.CommandAsync(command);
 
     /// <summary>The stick table: resource key to server name.</summary>
     public async Task<Dictionary<string, string>> StickTableAsync()
@@ -148,25 +106,8 @@ public sealed class HaproxyProcess : IAsyncDisposable
         return states;
     }
 
-    /// <summary>
-    /// HAProxy's statistics of each server of the backend (<c>show stat</c>), by column name: <c>status</c> (UP, DOWN…),
-    /// <c>chkdown</c> (how often it went from up to down), <c>lastchg</c> (seconds since its last change of state),
-    /// <c>chkfail</c> (failed checks).
-    /// </summary>
-    public async Task<Dictionary<string, Dictionary<string, string>>> ServerStatsAsync()
-    {
-        var lines = (await CommandAsync("show stat")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var header = lines[0].TrimStart('#', ' ').Split(',');
-        var stats = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
-        foreach (var line in lines.Skip(1))
-        {
-            var fields = line.Split(',');
-            if (fields.Length < header.Length || fields[0] != "instances" || fields[1] is "FRONTEND" or "BACKEND")
-                continue;
-            stats[fields[1]] = header.Zip(fields).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
-        }
-        return stats;
-    }
+    /// <summary>HAProxy's statistics of each server, by column name (<see cref="HaproxyRunner.ServerStatsAsync"/>).</summary>
+    public Task<Dictionary<string, Dictionary<string, string>>> ServerStatsAsync() => _runner.ServerStatsAsync();
 
     /// <summary>Reloads the configuration (SIGUSR2 to the master) and waits until the new worker has loaded it.</summary>
     public async Task ReloadAsync()
@@ -185,13 +126,5 @@ public sealed class HaproxyProcess : IAsyncDisposable
         return count;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => _runner.DisposeAsync();
 }

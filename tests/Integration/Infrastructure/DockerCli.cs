@@ -6,7 +6,7 @@ public static class DockerCli
     /// <summary>The image every engine gets from <c>docker-engine.sh image</c>.</summary>
     public const string Image = "local/busybox:latest";
 
-    private const string Docker = "/usr/bin/docker";
+    public const string Docker = "/usr/bin/docker";
 
     public static Task<string> RunAsync(string endpoint, params string[] arguments) =>
         ProcessRunner.RunCheckedAsync(Docker, ["-H", endpoint, .. arguments]);
