@@ -9,7 +9,7 @@ set -euo pipefail
 
 ROOT="${LOGS_ENGINE_ROOT:-/tmp/logsmigration-engine}"
 IMAGE="local/busybox:latest"
-APPLETS="sh echo sleep seq cat date printf yes head tr wc awk sed true false env tail"
+APPLETS="sh echo sleep seq cat date printf yes head tr wc awk sed true false env tail stat dd cmp"
 SWARM_PORT="${LOGS_ENGINE_SWARM_PORT:-2377}"  # bound on loopback only (see cmd_swarm)
 # The manager's loopback address: another one (127.0.0.60, with its own LOGS_ENGINE_SWARM_PORT) lets a second
 # swarm run beside the default one, whose manager holds 127.0.0.1:$SWARM_PORT and the gossip port 127.0.0.1:7946.
@@ -87,6 +87,9 @@ cmd_start() {
   if ! daemon_pid "$dir" >/dev/null; then
     command -v dockerd >/dev/null || die "dockerd missing (run: $0 install)"
     raise_inotify_limit
+    # No dockerd runs here, so a containerd under this exec-root is a previous daemon's, maybe still shutting down:
+    # a new dockerd that connected to it got "rpc error: code = Canceled ... the client connection is closing".
+    reap_leftovers "$dir"
     # exec-root holds containerd's sockets, whose paths must stay under the 108-byte
     # unix socket limit, hence the one-letter folder.
     # setsid: the daemon outlives the shell or test runner that started it (Ctrl-C,
@@ -195,7 +198,13 @@ cmd_image() {
   tmp=$(mktemp -d)
   mkdir -p "$tmp/bin" && cp /bin/busybox "$tmp/bin/busybox"
   for a in $APPLETS; do ln -sf busybox "$tmp/bin/$a"; done
-  tar -C "$tmp" -c . | dk "$dir" import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' -c "LABEL logsmigration.applets=\"$applets\"" - "$IMAGE" >/dev/null
+  # The first call that reaches containerd: a daemon just started may still be settling, so three tries.
+  for ((a = 1; ; a++)); do
+    tar -C "$tmp" -c . | dk "$dir" import -c 'ENV PATH=/bin' -c 'CMD ["/bin/sh"]' -c "LABEL logsmigration.applets=\"$applets\"" - "$IMAGE" >/dev/null && break
+    ((a < 3)) || { rm -rf "$tmp"; die "could not import $IMAGE into $(basename "$dir")"; }
+    log "import into $(basename "$dir") failed (try $a of 3); again in 2 s"
+    sleep 2
+  done
   rm -rf "$tmp"
 }
 

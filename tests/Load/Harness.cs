@@ -62,10 +62,11 @@ internal static class Harness
             await ServerProcess.StopAllAsync();
             AnsiConsole.MarkupLine("[grey]stopping the engine…[/]");
             await engine.DisposeAsync();
-            // The writers' signal folders (bind mounts) are free once the engine is down.
+            // The writers' signal folders (bind mounts) are free once the engine is down. Only this engine's: another
+            // harness on the machine (its own engine) may be running, and its writers wait for files in theirs.
             try
             {
-                Directory.Delete(Path.Combine(Path.GetTempPath(), "logsmigration-load"), recursive: true);
+                Directory.Delete(HarnessContext.SignalRoot(settings.EngineName), recursive: true);
             }
             catch (IOException)
             {

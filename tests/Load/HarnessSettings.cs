@@ -8,6 +8,18 @@ internal sealed record HarnessSettings(bool Full, string RepoRoot, string Output
     public int[]? FanOutRates { get; init; }
     /// <summary>Fan-out paths to run (<c>--paths unified,raw</c>); all three by default.</summary>
     public string[]? FanOutPaths { get; init; }
+    /// <summary>
+    /// <c>--no-retry</c>: a disturbed run is kept as it is, not run again (for targeted runs on a box that is busy
+    /// throughout, where the second attempt is as disturbed as the first and only doubles the time).
+    /// </summary>
+    public bool NoRetry { get; init; }
+    /// <summary>Fan-out frame formats to run (<c>--formats batch</c>); both (from the mode's viewer count up) by default.</summary>
+    public string[]? FanOutFormats { get; init; }
+    /// <summary>
+    /// Service settings for the fan-out runs (<c>--service Streaming__BatchLinger=00:00:00</c>, comma-separated), to
+    /// compare one option's values at a point; each such run gets a fresh service. None by default.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> FanOutService { get; init; } = new Dictionary<string, string>();
 
     public const string DefaultEngine = "load";
 
@@ -37,6 +49,10 @@ internal sealed record HarnessSettings(bool Full, string RepoRoot, string Output
             FanOutViewers = Numbers("--n"),
             FanOutRates = Numbers("--r"),
             FanOutPaths = Option("--paths")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            NoRetry = args.Contains("--no-retry"),
+            FanOutFormats = Option("--formats")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            FanOutService = (Option("--service") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(pair => pair.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : ""),
         };
     }
 

@@ -31,6 +31,8 @@ internal static class FrameParser
     private static ReadOnlySpan<byte> CursorField => "\"cursor\":\""u8;
     private static ReadOnlySpan<byte> EpochField => "\"epoch\":\""u8;
     private static ReadOnlySpan<byte> SeqField => "\"seq\":"u8;
+    private static ReadOnlySpan<byte> StackKindField => "\"stack_kind\":\""u8;
+    private static ReadOnlySpan<byte> ServiceNameField => "\"service_name\":\""u8;
 
     public static FrameKind KindOf(ReadOnlySpan<byte> frame)
     {
@@ -57,6 +59,9 @@ internal static class FrameParser
     /// <summary>
     /// Visits every line of a <c>log</c> or <c>batch</c> frame: numbered lines (<c>n=&lt;number&gt; …</c>) with their
     /// <c>timestamp</c> in Unix nanoseconds, gap markers with their <c>missed</c> count, other lines as unknown.
+    /// A stack member's line (<c>s=&lt;member&gt; n=&lt;number&gt; …</c>) also gives its member, and the member its
+    /// entry's <c>metadata.service_name</c> names (<c>s&lt;member&gt;</c>, 0 when it names none), so the viewer can
+    /// check each member's numbers on their own and that the stack attributed the line to the member that wrote it.
     /// Returns the number of entries seen.
     /// </summary>
     public static int VisitEntries<TSink>(ReadOnlySpan<byte> frame, ref TSink sink) where TSink : struct, IEntrySink
@@ -71,6 +76,12 @@ internal static class FrameParser
             var text = position + found + DataField.Length;
             entries++;
             var rest = frame[text..];
+            long member = 0;
+            if (rest.StartsWith("s="u8) && TryParseLong(rest[2..], out member, out var memberDigits) && rest[(2 + memberDigits)..].StartsWith(" n="u8))
+            {
+                text += 2 + memberDigits + 1;
+                rest = frame[text..];
+            }
             if (rest.StartsWith("n="u8) && TryParseLong(rest[2..], out var n, out var digits))
             {
                 var afterNumber = text + 2 + digits;
@@ -82,8 +93,9 @@ internal static class FrameParser
                     continue;
                 }
                 var start = afterNumber + stamp + TimestampField.Length;
-                sink.OnLine(n, ParseRfc3339Nanoseconds(frame[start..], out var length));
+                var timestamp = ParseRfc3339Nanoseconds(frame[start..], out var length);
                 position = start + length;
+                sink.OnLine(n, timestamp, member, member > 0 ? AttributedMember(frame[position..]) : 0);
             }
             else if (rest.StartsWith("[logs]"u8))
             {
@@ -112,10 +124,30 @@ internal static class FrameParser
         }
     }
 
+    /// <summary>
+    /// The member an entry's metadata names (<c>"service_name":"s&lt;member&gt;"</c>), looked for only up to the next
+    /// entry of a batch; 0 when it names none or another kind of name.
+    /// </summary>
+    private static long AttributedMember(ReadOnlySpan<byte> entry)
+    {
+        var next = entry.IndexOf(DataField);
+        if (next >= 0)
+            entry = entry[..next];
+        var found = entry.IndexOf(ServiceNameField);
+        if (found < 0)
+            return 0;
+        var value = entry[(found + ServiceNameField.Length)..];
+        return value.StartsWith("s"u8) && TryParseLong(value[1..], out var member, out var digits) && value[(1 + digits)..].StartsWith("\""u8) ? member : 0;
+    }
+
     /// <summary>The value of a string field, e.g. <c>path</c> of <c>connected</c> or <c>code</c> of <c>error</c>.</summary>
     public static string? StringField(ReadOnlySpan<byte> frame, string name)
     {
-        var field = name switch { "path" => PathField, "code" => CodeField, "instance" => InstanceField, _ => throw new ArgumentOutOfRangeException(nameof(name)) };
+        var field = name switch
+        {
+            "path" => PathField, "code" => CodeField, "instance" => InstanceField, "stack_kind" => StackKindField,
+            _ => throw new ArgumentOutOfRangeException(nameof(name)),
+        };
         var found = frame.IndexOf(field);
         if (found < 0)
             return null;
@@ -219,7 +251,8 @@ internal static class FrameParser
 /// <summary>Receives the lines <see cref="FrameParser.VisitEntries{TSink}"/> finds.</summary>
 internal interface IEntrySink
 {
-    void OnLine(long n, long timestampNanoseconds);
+    /// <summary>A numbered line; <paramref name="member"/> and <paramref name="attributedMember"/> are 0 but for a stack member's line.</summary>
+    void OnLine(long n, long timestampNanoseconds, long member, long attributedMember);
     void OnGap(long missed);
     void OnUnknown();
 }

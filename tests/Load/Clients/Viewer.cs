@@ -26,13 +26,21 @@ internal sealed record ViewerPlan(Uri Uri, string Stream, long TargetLine, long 
 
     /// <summary>How long a resuming viewer keeps trying to reconnect before it gives up (an error).</summary>
     public TimeSpan ReconnectWindow { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A stack viewer: the stream merges this many writers, whose lines say which wrote them (<c>s=1…</c>), and each
+    /// writer's numbers are checked on their own, from <see cref="ExpectedFirstLine"/> to <see cref="TargetLine"/>
+    /// each. 0: one writer (a container), whose lines carry no member.
+    /// </summary>
+    public int Members { get; init; }
 }
 
 /// <summary>
 /// One browser tab, as far as the server can tell: a WebSocket that reads frames and checks every line. Lines carry
 /// their writer's counter (<c>n=…</c>), so the viewer counts what it lost (a jump with no gap marker to explain it),
 /// what it got twice, and what the server told it it missed; and the line's <c>timestamp</c> (when Docker received
-/// it, or when the raw generator made it) gives its delivery latency.
+/// it, or when the raw generator made it) gives its delivery latency. A stack's stream interleaves several writers:
+/// each line also names its writer (<c>s=…</c>), and every writer's counter is followed on its own.
 /// </summary>
 internal sealed class Viewer : IEntrySink
 {
@@ -51,11 +59,22 @@ internal sealed class Viewer : IEntrySink
     private bool _paused;
     private volatile bool _closing;
     private string? _lastControl;
+    // One per writer of the stream: a container's one, or each member of a stack.
+    private readonly WriterCount[] _writers;
+    private int _writersDone;
+    private long _lastStamp;
 
     public Viewer(int id, ViewerPlan plan)
     {
         Id = id;
         Plan = plan;
+        _writers = new WriterCount[Math.Max(1, plan.Members)];
+    }
+
+    /// <summary>One writer's counter as this viewer saw it.</summary>
+    private struct WriterCount
+    {
+        public long First, Last, FirstStamp, LastStamp;
     }
 
     private static ClientWebSocket NewSocket()
@@ -70,6 +89,8 @@ internal sealed class Viewer : IEntrySink
     public LongHistogram Latency { get; } = new(MaxLatencyMicros, 2);
 
     public string? Path { get; private set; }
+    /// <summary>What answered a stack route (<c>connected.stack_kind</c>: <c>swarm</c> or <c>compose</c>).</summary>
+    public string? StackKind { get; private set; }
     /// <summary>The instance that served the latest connection (<c>connected.instance</c>), behind a proxy.</summary>
     public string? Instance { get; private set; }
     public string? Error { get; private set; }
@@ -78,9 +99,12 @@ internal sealed class Viewer : IEntrySink
     public bool CloseTimedOut { get; private set; }
     public long Frames { get; private set; }
     public long BatchFrames { get; private set; }
+    /// <summary>Frames that carried at least one numbered line (not heartbeats, gap markers alone, notices or the end).</summary>
+    public long LineFrames { get; private set; }
     public long Lines { get; private set; }
-    public long FirstLine { get; private set; }
-    public long LastLine { get; private set; }
+    /// <summary>The first and last numbers received of the (first) writer: the container's, or a stack's member 1.</summary>
+    public long FirstLine => _writers[0].First;
+    public long LastLine => _writers[0].Last;
     public long Duplicates { get; private set; }
     /// <summary>Lines skipped between two received lines (the writer's counter jumped).</summary>
     public long Skipped { get; private set; }
@@ -88,13 +112,17 @@ internal sealed class Viewer : IEntrySink
     /// <summary>Lines the server said this viewer missed (sum of the gap markers' counts).</summary>
     public long GapMissed { get; private set; }
     public long UnknownEntries { get; private set; }
+    /// <summary>Stack lines whose metadata names another member (or none) than the one the line says wrote it.</summary>
+    public long Misattributed { get; private set; }
+    /// <summary>Lines stamped earlier than the line before them (a stack merges its members in timestamp order, within a window).</summary>
+    public long OutOfOrder { get; private set; }
     public long ConnectStarted { get; private set; }
     public long ConnectedAt { get; private set; }
     public long FirstLineAt { get; private set; }
     public long LastLineAt { get; private set; }
-    /// <summary>Timestamps (Unix ns) carried by the first and last lines: the writer's achieved rate comes from them.</summary>
-    public long FirstLineStamp { get; private set; }
-    public long LastLineStamp { get; private set; }
+    /// <summary>Timestamps (Unix ns) carried by <see cref="FirstLine"/> and <see cref="LastLine"/>: the writer's achieved rate comes from them.</summary>
+    public long FirstLineStamp => _writers[0].FirstStamp;
+    public long LastLineStamp => _writers[0].LastStamp;
     /// <summary>The resume point of the last <c>log</c> frame (tracked by resuming viewers only).</summary>
     public string? LastCursor { get; private set; }
     public string? LastEpoch { get; private set; }
@@ -117,16 +145,37 @@ internal sealed class Viewer : IEntrySink
     /// <summary>Time from starting to connect to the first line, in milliseconds; null before the first line.</summary>
     public double? TimeToFirstLineMs => FirstLineAt == 0 ? null : Stopwatch.GetElapsedTime(ConnectStarted, FirstLineAt).TotalMilliseconds;
 
-    /// <summary>Lines missing before the first one received, when the first is known (viewers attached before the writer started).</summary>
-    public long MissedAtStart => Plan.ExpectedFirstLine > 0 && FirstLine > Plan.ExpectedFirstLine ? FirstLine - Plan.ExpectedFirstLine : 0;
+    /// <summary>Lines missing before the first one received, each writer's, when the first is known (viewers attached before the writers started).</summary>
+    public long MissedAtStart
+    {
+        get
+        {
+            long missed = 0;
+            foreach (var writer in _writers)
+                missed += Plan.ExpectedFirstLine > 0 && writer.First > Plan.ExpectedFirstLine ? writer.First - Plan.ExpectedFirstLine : 0;
+            return missed;
+        }
+    }
 
     /// <summary>Lost: lines missing between its first expected line and its last received one that no gap marker explains.</summary>
     public long Lost => Math.Max(0, MissedAtStart + Skipped - GapMissed);
 
-    /// <summary>Lines after the last one it got, up to the target: not lost, still on their way when the run ended.</summary>
-    public long Behind => Plan.TargetLine <= 0 ? 0
-        : FirstLine == 0 ? Plan.TargetLine - Math.Max(1, Plan.ExpectedFirstLine) + 1
-        : Math.Max(0, Plan.TargetLine - LastLine);
+    /// <summary>Lines after the last one it got, up to the target, of every writer: not lost, still on their way when the run ended.</summary>
+    public long Behind
+    {
+        get
+        {
+            if (Plan.TargetLine <= 0)
+                return 0;
+            long behind = 0;
+            foreach (var writer in _writers)
+            {
+                behind += writer.First == 0 ? Plan.TargetLine - Math.Max(1, Plan.ExpectedFirstLine) + 1
+                    : Math.Max(0, Plan.TargetLine - writer.Last);
+            }
+            return behind;
+        }
+    }
 
     /// <summary>A viewer that keeps up: reads normally, had no error, got its last line in time and was never told it fell behind.</summary>
     public bool KeptUp => !Plan.Slow && Error is null && GapMarkers == 0 && Behind == 0 && FirstLine > 0;
@@ -309,7 +358,10 @@ internal sealed class Viewer : IEntrySink
             case FrameKind.Log:
                 _nowNanoseconds = NowNanoseconds();
                 var sink = new Sink(this);
+                var linesBefore = Lines;
                 FrameParser.VisitEntries(frame, ref sink);
+                if (Lines > linesBefore)
+                    LineFrames++;
                 if (Plan.ResumeUri is not null)
                 {
                     string? cursor = LastCursor, epoch = LastEpoch;
@@ -320,6 +372,7 @@ internal sealed class Viewer : IEntrySink
                 break;
             case FrameKind.Connected:
                 Path = FrameParser.StringField(frame, "path");
+                StackKind = FrameParser.StringField(frame, "stack_kind");
                 Instance = FrameParser.StringField(frame, "instance");
                 ConnectedAt = Stopwatch.GetTimestamp();
                 _connected.TrySetResult();
@@ -336,37 +389,52 @@ internal sealed class Viewer : IEntrySink
         }
     }
 
-    void IEntrySink.OnLine(long n, long timestampNanoseconds)
+    void IEntrySink.OnLine(long n, long timestampNanoseconds, long member, long attributedMember)
     {
-        Lines++;
-        if (FirstLine == 0)
+        // A container's lines name no member; a stack's each name one of its members, 1…Members.
+        if (Plan.Members == 0 ? member != 0 : member < 1 || member > Plan.Members)
         {
-            FirstLine = n;
-            FirstLineAt = Stopwatch.GetTimestamp();
-            FirstLineStamp = timestampNanoseconds;
+            UnknownEntries++;
+            return;
         }
-        else if (n <= LastLine)
+        if (member != attributedMember)
+            Misattributed++;
+        ref var writer = ref _writers[Plan.Members == 0 ? 0 : member - 1];
+        Lines++;
+        if (Lines == 1)
+            FirstLineAt = Stopwatch.GetTimestamp();
+        if (writer.First == 0)
+        {
+            writer.First = n;
+            writer.FirstStamp = timestampNanoseconds;
+        }
+        else if (n <= writer.Last)
         {
             Duplicates++;
             return;
         }
-        else if (n > LastLine + 1)
+        else if (n > writer.Last + 1)
         {
-            Skipped += n - LastLine - 1;
+            Skipped += n - writer.Last - 1;
         }
-        LastLine = n;
+        var reachedTarget = Plan.TargetLine > 0 && writer.Last < Plan.TargetLine && n >= Plan.TargetLine;
+        writer.Last = n;
+        writer.LastStamp = timestampNanoseconds;
+        if (timestampNanoseconds < _lastStamp)
+            OutOfOrder++;
+        _lastStamp = timestampNanoseconds;
         LastLineAt = Stopwatch.GetTimestamp();
         if (_awaitingLineAfterReconnect)
         {
             _awaitingLineAfterReconnect = false;
             FirstLineAfterReconnectAt = LastLineAt;
         }
-        LastLineStamp = timestampNanoseconds;
         if (timestampNanoseconds >= _liveAfterNanoseconds)
             Latency.RecordValue(Math.Clamp((_nowNanoseconds - timestampNanoseconds) / 1000, 1, MaxLatencyMicros));
         if (Plan.Slow && Lines == Plan.PauseAfterLines)
             _paused = true;
-        if (Plan.TargetLine > 0 && n >= Plan.TargetLine)
+        // Done once every writer has reached the target (a stack viewer waits for each of its members).
+        if (reachedTarget && ++_writersDone == _writers.Length)
             _done.TrySetResult();
     }
 
@@ -390,7 +458,7 @@ internal sealed class Viewer : IEntrySink
     /// <summary>The parser's callback, as a struct so the per-line path makes no allocation and no interface dispatch.</summary>
     private readonly struct Sink(Viewer viewer) : IEntrySink
     {
-        public void OnLine(long n, long timestampNanoseconds) => ((IEntrySink)viewer).OnLine(n, timestampNanoseconds);
+        public void OnLine(long n, long timestampNanoseconds, long member, long attributedMember) => ((IEntrySink)viewer).OnLine(n, timestampNanoseconds, member, attributedMember);
         public void OnGap(long missed) => ((IEntrySink)viewer).OnGap(missed);
         public void OnUnknown() => viewer.UnknownEntries++;
     }

@@ -65,9 +65,13 @@ internal sealed class DockerEngine : IAsyncDisposable
         return $"{version?["Version"]} (API {version?["ApiVersion"]})";
     }
 
-    /// <summary>Creates and starts a busybox container running <paramref name="script"/>, with <paramref name="signalDir"/> mounted read-only at <c>/sig</c>.</summary>
-    public Task CreateAndStartAsync(string name, string script, string signalDir, CancellationToken cancellationToken) =>
-        RetryAsync(() => CreateAndStartOnceAsync(name, script, signalDir, cancellationToken), cancellationToken);
+    /// <summary>
+    /// Creates and starts a busybox container running <paramref name="script"/>, with <paramref name="signalDir"/>
+    /// mounted read-only at <c>/sig</c> and <paramref name="labels"/> besides the harness's own (e.g. Compose's, to make
+    /// it a member of a Compose project).
+    /// </summary>
+    public Task CreateAndStartAsync(string name, string script, string signalDir, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? labels = null) =>
+        RetryAsync(() => CreateAndStartOnceAsync(name, script, signalDir, labels, cancellationToken), cancellationToken);
 
     /// <summary>
     /// A few tries for a call to dockerd: when it is saturated (a thousand legacy log followers) its socket's accept
@@ -89,8 +93,11 @@ internal sealed class DockerEngine : IAsyncDisposable
         }
     }
 
-    private async Task CreateAndStartOnceAsync(string name, string script, string signalDir, CancellationToken cancellationToken)
+    private async Task CreateAndStartOnceAsync(string name, string script, string signalDir, IReadOnlyDictionary<string, string>? labels, CancellationToken cancellationToken)
     {
+        var allLabels = new JsonObject { [Label] = "1" };
+        foreach (var (key, value) in labels ?? new Dictionary<string, string>())
+            allLabels[key] = value;
         var body = new JsonObject
         {
             ["Image"] = Image,
@@ -98,7 +105,7 @@ internal sealed class DockerEngine : IAsyncDisposable
             // An open, never-written stdin: `read -t` on it is the shell's sleep without a fork.
             ["OpenStdin"] = true,
             ["Tty"] = false,
-            ["Labels"] = new JsonObject { [Label] = "1" },
+            ["Labels"] = allLabels,
             ["HostConfig"] = new JsonObject
             {
                 ["Binds"] = new JsonArray($"{signalDir}:/sig:ro"),
@@ -117,8 +124,12 @@ internal sealed class DockerEngine : IAsyncDisposable
 
     /// <summary>Creates many containers, a few at a time (dockerd serialises much of a start anyway).</summary>
     public Task CreateManyAsync(IEnumerable<(string Name, string Script)> containers, string signalDir, CancellationToken cancellationToken) =>
+        CreateManyAsync(containers.Select(c => (c.Name, c.Script, (IReadOnlyDictionary<string, string>?)null)), signalDir, cancellationToken);
+
+    /// <summary>Creates many containers, each with its own labels.</summary>
+    public Task CreateManyAsync(IEnumerable<(string Name, string Script, IReadOnlyDictionary<string, string>? Labels)> containers, string signalDir, CancellationToken cancellationToken) =>
         Parallel.ForEachAsync(containers, new ParallelOptions { MaxDegreeOfParallelism = 4, CancellationToken = cancellationToken },
-            async (c, ct) => await CreateAndStartAsync(c.Name, c.Script, signalDir, ct));
+            async (c, ct) => await CreateAndStartAsync(c.Name, c.Script, signalDir, ct, c.Labels));
 
     public async Task RemoveAsync(IEnumerable<string> names, CancellationToken cancellationToken) =>
         await Parallel.ForEachAsync(names, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = cancellationToken }, async (name, ct) =>

@@ -34,6 +34,9 @@ internal sealed class ServerProcess : IAsyncDisposable
         _pumps = Task.WhenAll(Pump(process.StandardOutput), Pump(process.StandardError));
     }
 
+    /// <summary>The one Docker host the service is given (the harness's engine), by id.</summary>
+    public const string DefaultHost = "local";
+
     public int Pid => _process.Id;
     public int Port { get; }
     public HttpClient Http => _http;
@@ -53,8 +56,8 @@ internal sealed class ServerProcess : IAsyncDisposable
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add($"http://127.0.0.1:{port}");
         info.Environment["Auth__SigningKey"] = tokens.SigningKeySetting;
-        info.Environment["Docker__DefaultHost"] = "local";
-        info.Environment["Docker__Hosts__local__Endpoint"] = engine.Endpoint;
+        info.Environment["Docker__DefaultHost"] = DefaultHost;
+        info.Environment[$"Docker__Hosts__{DefaultHost}__Endpoint"] = engine.Endpoint;
         info.Environment["Logging__LogLevel__Default"] = "Warning";
         info.Environment["DOTNET_ENVIRONMENT"] = "Production";
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";

@@ -42,6 +42,32 @@ internal static class RawBroadcaster
             Stream(stream).Start(rate, lines, padding ?? 1, life.ApplicationStopping);
             return Results.Accepted();
         });
+        // raw+docker: one Docker follow of the container feeds the stream instead of the generator. Answers once dockerd
+        // has answered the follow, so the harness starts the writer only when the follow is open.
+        // The server is shared across runs: each follow has its own stop, which the harness pulls when its run ends
+        // (a failed run's follow would otherwise read until the server stops), and a new follow of a stream ends the old.
+        var follows = new ConcurrentDictionary<string, CancellationTokenSource>();
+        void StopFollow(string stream)
+        {
+            if (follows.TryRemove(stream, out var stop))
+            {
+                stop.Cancel();
+                stop.Dispose();
+            }
+        }
+        app.MapPost("/follow/{stream}", async (string stream, string socket, long last, IHostApplicationLifetime life) =>
+        {
+            StopFollow(stream);
+            var stop = CancellationTokenSource.CreateLinkedTokenSource(life.ApplicationStopping);
+            follows[stream] = stop;
+            await DockerFollow.StartAsync(socket, stream, last, Stream(stream).Broadcast, stop.Token);
+            return Results.Accepted();
+        });
+        app.MapDelete("/follow/{stream}", (string stream) =>
+        {
+            StopFollow(stream);
+            return Results.NoContent();
+        });
         // The two runtime figures the idle-memory scenario reads from the service's /metrics, under the same names.
         app.MapGet("/metrics", () => Results.Text(
             $"dotnet_gc_collections_total{{gc_heap_generation=\"gen2\"}} {GC.CollectionCount(2)}\n" +
@@ -227,6 +253,13 @@ internal static class RawBroadcaster
             thread.Start();
         }
 
+        /// <summary>Hands one line's frame to every client's queue (the generator's and the Docker follow's path).</summary>
+        public void Broadcast(byte[] frame)
+        {
+            foreach (var client in Volatile.Read(ref _clients))
+                client.Queue.Writer.TryWrite(frame);
+        }
+
         private void Generate(int rate, long lines, string text, CancellationToken stopping)
         {
             var clock = Stopwatch.StartNew();
@@ -238,9 +271,7 @@ internal static class RawBroadcaster
                 while (produced < owed)
                 {
                     produced++;
-                    var frame = RawFrames.Log(name, produced, text, RawFrames.NowNanoseconds());
-                    foreach (var client in Volatile.Read(ref _clients))
-                        client.Queue.Writer.TryWrite(frame);
+                    Broadcast(RawFrames.Log(name, produced, text, RawFrames.NowNanoseconds()));
                 }
                 // The same rhythm as the test containers' writers (a burst every max(5 ms, 1/rate)), so both servers get the same input.
                 Thread.Sleep(tick);

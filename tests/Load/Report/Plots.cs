@@ -16,6 +16,8 @@ internal static class Plots
         ["unified/batch"] = new Color(23, 190, 207),
         ["raw/line"] = new Color(44, 160, 44),
         ["raw/batch"] = new Color(152, 223, 138),
+        ["raw+docker/line"] = new Color(148, 103, 189),
+        ["raw+docker/batch"] = new Color(197, 176, 213),
     };
 
     public static IEnumerable<string> Write(string folder, IReadOnlyList<RunResult> results)
@@ -89,7 +91,7 @@ internal static class Plots
             var points = series.OrderBy(r => r.Viewers).ToList();
             var scatter = plot.Add.Scatter(points.Select(r => Math.Log10(r.Viewers)).ToArray(), points.Select(r => r.CpuPercent.GetValueOrDefault("dockerd")).ToArray());
             scatter.LegendText = $"{series.Key.Path}, {series.Key.Rate} lines/s";
-            var color = Colors[$"{series.Key.Path}/line"];
+            var color = Colors.GetValueOrDefault($"{series.Key.Path}/line", Color.FromHex("#555555"));
             scatter.Color = series.Key.Rate >= 1000 ? color : color.WithAlpha(0.45);
             scatter.LineWidth = 2;
             scatter.MarkerSize = 8;

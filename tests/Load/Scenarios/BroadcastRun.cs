@@ -10,7 +10,11 @@ using LogsMigration.Load.Report;
 
 namespace LogsMigration.Load.Scenarios;
 
-/// <summary>One run of the common shape: S writer containers, V viewers on each, every viewer attached before the writers start.</summary>
+/// <summary>
+/// One run of the common shape: S writer containers, V viewers on each, every viewer attached before the writers start;
+/// or, when the shared writers are a Compose project (<see cref="StreamSet.Project"/>), V viewers of the whole project
+/// on the stack route, each expecting every line of every member.
+/// </summary>
 internal sealed record BroadcastSpec
 {
     public required string Scenario { get; init; }
@@ -102,15 +106,20 @@ internal static class BroadcastRun
             var baseline = Proc.RssBytes(server.Pid);
             result.ServiceRssBaselineMiB = MiB(baseline);
 
-            var total = spec.Streams * spec.ViewersPerStream;
+            // Stacks exist only on the unified path: there is no legacy stack route and no raw stack to compare.
+            var stack = writers.Project;
+            if (stack is not null && spec.Target != Target.Unified)
+                throw new ArgumentException($"a stack run is unified only, not {spec.Target.Wire()}");
+            var resources = stack is null ? writers.Names : [stack];
+            var total = resources.Length * spec.ViewersPerStream;
             var slowEvery = spec.SlowViewers > 0 ? Math.Max(1, total / spec.SlowViewers) : 0;
             for (var i = 0; i < total; i++)
             {
-                var stream = writers.Names[i % writers.Names.Length];
+                var stream = resources[i % resources.Length];
                 var slow = slowEvery > 0 && i % slowEvery == 0 && i / slowEvery < spec.SlowViewers;
-                var uri = ViewerUri(context, server, spec.Target, stream, spec.Batch, tail: 0);
+                var uri = stack is null ? ViewerUri(context, server, spec.Target, stream, spec.Batch, tail: 0) : StackUri(context, server, stack, spec.Batch, tail: 0);
                 viewers.Add(new Viewer(i, new ViewerPlan(uri, stream, last, first, slow ? spec.SlowPauseAfterLines : 0, slow ? spec.SlowPause : TimeSpan.Zero,
-                    slow ? spec.SlowReadDelay : TimeSpan.Zero)));
+                    slow ? spec.SlowReadDelay : TimeSpan.Zero) { Members = stack is null ? 0 : writers.Names.Length }));
             }
             result.Viewers = total;
 
@@ -119,16 +128,19 @@ internal static class BroadcastRun
                 status($"connecting {total} viewers");
                 await ConnectAllAsync(context, viewers, cancellationToken);
                 CheckConnected(spec.Target, viewers, result);
-                await WaitAttachedAsync(context, server, spec.Target, total, result, status, cancellationToken);
+                // A stack's viewers are attached once the stack has opened a read of each member (a daemon connection each).
+                await WaitAttachedAsync(context, server, spec.Target, total, result, status, cancellationToken, stack is null ? 0 : writers.Names.Length);
                 var attached = Proc.RssBytes(server.Pid);
                 result.ServiceRssAttachedMiB = MiB(attached);
                 // The service may be shared with earlier runs: its counters are read before and after, and differenced.
-                metricsBefore = spec.Target == Target.Raw ? "" : await server.MetricsAsync(cancellationToken);
+                metricsBefore = spec.Target.IsRaw() ? "" : await server.MetricsAsync(cancellationToken);
                 result.IdleKiBPerViewer = Math.Round((attached - baseline) / 1024.0 / total, 1);
 
                 status("waiting for the machine to be quiet");
                 var processes = Processes(context, server);
                 result.Extra["other_cpu_before_percent"] = await QuietGate.WaitAsync(processes, context.Engine.EngineProcesses, QuietLimit(context), cancellationToken);
+                if (spec.Target == Target.RawDocker)
+                    await StartDockerFollowsAsync(context, server, writers.Names, last, cancellationToken);
                 var cpu = CpuWindow.Start(processes, context.Engine.EngineProcesses);
                 var go = Stopwatch.GetTimestamp();
                 writers.Go(phase);
@@ -137,12 +149,13 @@ internal static class BroadcastRun
                 var deadline = TimeSpan.FromSeconds(spec.Lines / (double)spec.Rate) + spec.Slack + spec.SlowPause;
                 var peak = await MonitorAsync(context, server, spec.Target, viewers, go, deadline, result, status, cancellationToken);
                 result.CpuPercent = cpu.Stop();
+                result.Extra["cpu_window_seconds"] = Math.Round(Stopwatch.GetElapsedTime(go).TotalSeconds, 3);
                 NoteDisturbance(result);
                 result.ServiceRssPeakMiB = MiB(peak);
                 result.PeakKiBPerViewer = Math.Round((peak - baseline) / 1024.0 / total, 1);
                 Summarize(result, viewers, go, strict: !context.Settings.Full);
             });
-            if (spec.Target != Target.Raw)
+            if (!spec.Target.IsRaw())
                 await ReadServiceMetricsAsync(server, spec.Target, metricsBefore, result, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -152,6 +165,8 @@ internal static class BroadcastRun
         finally
         {
             await CloseAllAsync(viewers);
+            if (spec.Target == Target.RawDocker && server is not null && writers is not null)
+                await StopDockerFollowsAsync(server, writers.Names);
             if (viewers.Count(v => v.CloseTimedOut) is > 0 and var timedOut)
                 result.Notes.Add($"{timedOut} viewers' close handshakes timed out (aborted)");
             await Task.WhenAll(
@@ -174,7 +189,7 @@ internal static class BroadcastRun
         var configuration = new Dictionary<string, string>(ServiceDefaults);
         foreach (var (name, value) in service)
             configuration[name] = value;
-        var server = target == Target.Raw
+        var server = target.IsRaw()
             ? await ServerProcess.StartRawAsync(context.Settings, raw, context.LogFile(runId, "raw"), cancellationToken)
             : await ServerProcess.StartServiceAsync(context.Settings, context.Engine, context.Tokens, configuration, context.LogFile(runId, "service"), cancellationToken);
         try
@@ -182,10 +197,10 @@ internal static class BroadcastRun
             var warm = context.WarmupStream;
             // A shared server is warmed on every path and format it will serve; a one-off server on its own.
             var rounds = warmAll
-                ? (target == Target.Raw ? new[] { (Target.Raw, false), (Target.Raw, true) } : [(Target.Legacy, false), (Target.Unified, false), (Target.Legacy, true), (Target.Unified, true)])
+                ? (target.IsRaw() ? new[] { (Target.Raw, false), (Target.Raw, true) } : [(Target.Legacy, false), (Target.Unified, false), (Target.Legacy, true), (Target.Unified, true)])
                 : [(target, batch)];
             var each = context.Settings.Full ? WarmUp : QuickWarmUp;
-            if (target == Target.Raw)
+            if (target.IsRaw())
                 await StartRawWritersAsync(server, [warm], WarmUpRate, (long)(WarmUpRate * (each.TotalSeconds * rounds.Length + 5)), cancellationToken);
             foreach (var (path, format) in rounds)
             {
@@ -214,7 +229,7 @@ internal static class BroadcastRun
     /// </summary>
     public static async Task PrepareAsync(HarnessContext context, ServerProcess server, Target target, RunResult result, CancellationToken cancellationToken)
     {
-        if (target == Target.Raw)
+        if (target.IsRaw())
             return;
         await server.SetContainerPathAsync(target == Target.Unified, cancellationToken);
         var waited = Stopwatch.StartNew();
@@ -230,7 +245,7 @@ internal static class BroadcastRun
     {
         if (service.Count > 0 || raw != new Raw.RawServerSettings())
             return (await StartServerAsync(context, runId, target, batch, service, raw, result, cancellationToken), true);
-        var server = target == Target.Raw ? await context.SharedRawAsync(cancellationToken) : await context.SharedServiceAsync(cancellationToken);
+        var server = target.IsRaw() ? await context.SharedRawAsync(cancellationToken) : await context.SharedServiceAsync(cancellationToken);
         await PrepareAsync(context, server, target, result, cancellationToken);
         return (server, false);
     }
@@ -258,10 +273,14 @@ internal static class BroadcastRun
     public static Uri ViewerUri(HarnessContext context, ServerProcess server, Target target, string stream, bool batch, int tail)
     {
         var format = batch ? "&format=batch" : "";
-        return target == Target.Raw
+        return target.IsRaw()
             ? new Uri($"{server.WsBase}/ws/raw/{stream}?tail={tail}{format}")
             : new Uri($"{server.WsBase}/ws/containers/{stream}/logs?token={context.ViewerToken}&tail={tail}&timestamps=false{format}");
     }
+
+    /// <summary>A viewer of a whole stack (here a Compose project) on the service's default host.</summary>
+    public static Uri StackUri(HarnessContext context, ServerProcess server, string stack, bool batch, int tail) =>
+        new($"{server.WsBase}/ws/stacks/{stack}/logs?token={context.ViewerToken}&host_id={ServerProcess.DefaultHost}&tail={tail}&timestamps=false{(batch ? "&format=batch" : "")}");
 
     public static async Task ConnectAllAsync(HarnessContext context, IEnumerable<Viewer> viewers, CancellationToken cancellationToken)
     {
@@ -284,9 +303,13 @@ internal static class BroadcastRun
         var failed = viewers.Where(v => v.Error is not null).ToList();
         if (failed.Count > 0)
             result.Notes.Add($"{failed.Count} viewers failed to connect, e.g. {failed[0].Error}");
-        var wrongPath = viewers.Count(v => v.Error is null && v.Path != target.Wire());
+        var wrongPath = viewers.Count(v => v.Error is null && v.Path != target.ConnectedPath());
         if (wrongPath > 0)
-            result.Failures.Add($"{wrongPath} viewers were served by another path than {target.Wire()} (connected.path)");
+            result.Failures.Add($"{wrongPath} viewers were served by another path than {target.ConnectedPath()} (connected.path)");
+        // The harness's engine is no Swarm manager: its stack can only be the Compose project the run made.
+        var notCompose = viewers.Count(v => v.Error is null && v.Plan.Members > 0 && v.StackKind != "compose");
+        if (notCompose > 0)
+            result.Failures.Add($"{notCompose} stack viewers were not answered by a Compose project (connected.stack_kind)");
     }
 
     /// <summary>
@@ -294,12 +317,14 @@ internal static class BroadcastRun
     /// the writers start: the service's own count for the unified path, the daemon's count of log connections for the
     /// legacy path (one each), the broadcaster's count for the raw one.
     /// </summary>
-    private static async Task WaitAttachedAsync(HarnessContext context, ServerProcess server, Target target, int expected, RunResult result, Action<string> status, CancellationToken cancellationToken)
+    /// <param name="daemonConnections">Daemon connections the server must hold too (a stack's member reads); 0: none asked.</param>
+    private static async Task WaitAttachedAsync(HarnessContext context, ServerProcess server, Target target, int expected, RunResult result, Action<string> status, CancellationToken cancellationToken, int daemonConnections = 0)
     {
         var connected = expected;
         var limit = Stopwatch.StartNew();
         var budget = TimeSpan.FromSeconds(30) + TimeSpan.FromMilliseconds(30 * expected);
         var attached = 0;
+        var reads = 0;
         while (limit.Elapsed < budget)
         {
             attached = target switch
@@ -308,15 +333,46 @@ internal static class BroadcastRun
                 Target.Legacy => await context.Engine.ConnectionsFromAsync(server.Pid, cancellationToken),
                 _ => (await server.Http.GetFromJsonAsync<JsonObject>("stats", cancellationToken))?["clients"]?.GetValue<int>() ?? 0,
             };
-            status($"{attached}/{connected} attached");
-            if (attached >= connected)
+            if (daemonConnections > 0)
+                reads = await context.Engine.ConnectionsFromAsync(server.Pid, cancellationToken);
+            status(daemonConnections > 0 ? $"{attached}/{connected} attached, {reads}/{daemonConnections} member reads open" : $"{attached}/{connected} attached");
+            if (attached >= connected && reads >= daemonConnections)
                 break;
             await Task.Delay(200, cancellationToken);
         }
         if (attached < connected)
             result.Notes.Add($"only {attached} of {connected} viewers attached after {budget.TotalSeconds:0} s; started anyway");
+        if (reads < daemonConnections)
+            result.Notes.Add($"only {reads} daemon connections for {daemonConnections} stack members after {budget.TotalSeconds:0} s; started anyway");
         // The legacy count includes the connection being opened, not yet following: let the last requests land.
         await Task.Delay(500, cancellationToken);
+    }
+
+    /// <summary>raw+docker: the broadcaster opens one Docker follow per container, each open before its writer starts.</summary>
+    private static async Task StartDockerFollowsAsync(HarnessContext context, ServerProcess server, IEnumerable<string> streams, long last, CancellationToken cancellationToken)
+    {
+        foreach (var stream in streams)
+        {
+            using var response = await server.Http.PostAsync($"follow/{stream}?socket={Uri.EscapeDataString(context.Engine.SocketPath)}&last={last}", null, cancellationToken);
+            response.EnsureSuccessStatusCode();
+        }
+    }
+
+    /// <summary>raw+docker: the run's follows end with it, whether it read every line or failed (the raw server is shared).</summary>
+    private static async Task StopDockerFollowsAsync(ServerProcess server, IEnumerable<string> streams)
+    {
+        using var bounded = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        foreach (var stream in streams)
+        {
+            try
+            {
+                using var response = await server.Http.DeleteAsync($"follow/{stream}", bounded.Token);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+            {
+                // A server that is gone took its follows with it.
+            }
+        }
     }
 
     public static async Task StartRawWritersAsync(ServerProcess server, IEnumerable<string> streams, int rate, long lines, CancellationToken cancellationToken, int padding = 1)
@@ -402,14 +458,38 @@ internal static class BroadcastRun
         result.GapMissed = viewers.Sum(v => v.GapMissed);
         result.Behind = viewers.Sum(v => v.Behind);
         result.BatchFrames = viewers.Sum(v => v.BatchFrames);
-        var lineFrames = viewers.Sum(v => v.Frames) - viewers.Count(v => v.Path is not null);
+        var lineFrames = viewers.Sum(v => v.LineFrames);
         result.LinesPerFrame = lineFrames > 0 ? Math.Round(result.Deliveries / (double)lineFrames, 1) : 0;
+        // Frames that carried at least one line, all viewers (not connected, heartbeats, gap markers alone, notices or
+        // the end): what the server's sends of lines cost is per frame.
+        result.Extra["frames"] = lineFrames;
+        result.Extra["frames_per_second"] = result.Seconds > 0 ? Math.Round(lineFrames / result.Seconds) : 0;
+        // CPU per delivered line, µs: the figure the ceilings are compared on (what a line cost, whatever the rate reached).
+        if (result.Deliveries > 0 && result.Extra.TryGetValue("cpu_window_seconds", out var window))
+        {
+            foreach (var process in new[] { "server", "viewers", "dockerd" })
+            {
+                if (result.CpuPercent.TryGetValue(process, out var percent))
+                    result.Extra[$"{process}_us_per_line"] = Math.Round(percent / 100 * window / result.Deliveries * 1e6, 3);
+            }
+        }
         if (result.Format == "batch")
             result.BatchServed = result.Deliveries == 0 ? null : result.BatchFrames > 0;
         var reference = viewers.Where(v => v.KeptUp && v.LastLine > v.FirstLine).MaxBy(v => v.LastLine - v.FirstLine)
             ?? viewers.Where(v => v.LastLine > v.FirstLine).MaxBy(v => v.LastLine - v.FirstLine);
         if (reference is not null && reference.LastLineStamp > reference.FirstLineStamp)
             result.AchievedRate = Math.Round((reference.LastLine - reference.FirstLine) / ((reference.LastLineStamp - reference.FirstLineStamp) / 1e9), 1);
+        if (viewers.Any(v => v.Plan.Members > 0))
+        {
+            // A stack: every line must name the member that wrote it. Order is reported, not judged: the stack merges
+            // in timestamp order only within Docker:ServiceMergeWindow.
+            var misattributed = viewers.Sum(v => v.Misattributed);
+            result.Extra["stack_members"] = viewers.Max(v => v.Plan.Members);
+            result.Extra["stack_lines_misattributed"] = misattributed;
+            result.Extra["stack_lines_out_of_order"] = viewers.Sum(v => v.OutOfOrder);
+            if (misattributed > 0)
+                result.Failures.Add($"{misattributed} stack lines whose metadata.service_name named another member than the one that wrote them");
+        }
         var unknown = viewers.Sum(v => v.UnknownEntries);
         if (unknown > 0)
             result.Notes.Add($"{unknown} frames or entries the viewers did not recognise");

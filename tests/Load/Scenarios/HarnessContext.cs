@@ -12,7 +12,7 @@ internal sealed class HarnessContext(HarnessSettings settings, DockerEngine engi
     private int _runs;
 
     /// <summary>Disturbed runs are re-run only in the first 16 minutes, so the full mode stays within its time.</summary>
-    public bool MayRetry => _clock.Elapsed < TimeSpan.FromMinutes(16);
+    public bool MayRetry => !Settings.NoRetry && _clock.Elapsed < TimeSpan.FromMinutes(16);
 
     public HarnessSettings Settings { get; } = settings;
     public DockerEngine Engine { get; } = engine;
@@ -55,10 +55,13 @@ internal sealed class HarnessContext(HarnessSettings settings, DockerEngine engi
 
     public string LogFile(string runId, string what) => Path.Combine(Settings.LogDir, $"{runId}-{what}.log");
 
+    /// <summary>The signal folders of one engine's runs: one harness per engine, so two harnesses never share (or delete) each other's.</summary>
+    public static string SignalRoot(string engine) => Path.Combine(Path.GetTempPath(), "logsmigration-load", engine);
+
     /// <summary>A folder bind-mounted into the run's containers at <c>/sig</c>; the harness creates <c>go1</c>, <c>go2</c>… in it.</summary>
     public string SignalDir(string runId)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "logsmigration-load", runId);
+        var dir = Path.Combine(SignalRoot(Settings.EngineName), runId);
         Directory.CreateDirectory(dir);
         return dir;
     }
