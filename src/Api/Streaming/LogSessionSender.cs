@@ -14,8 +14,9 @@ namespace LogsMigration.Api.Streaming;
 /// <summary>
 /// The single writer of one WebSocket: drains the subscription into frames (shared pre-encoded bytes for lines),
 /// sends a heartbeat when the stream is idle, and says how the session ended. One send at a time, as WebSocket requires.
-/// While idle it waits on itself (<see cref="IValueTaskSource"/>): woken by lines, by its heartbeat timer or by
-/// cancellation, with no task or timer allocated per wait. With <c>format=batch</c> it lingers: a drain that would
+/// While idle it waits on itself (<see cref="IValueTaskSource"/>): woken by lines (the subscription's queue signals it
+/// directly, <see cref="LogSubscription.TryArmWake"/>), by its heartbeat timer or by cancellation, with no task or timer
+/// allocated per wait and one hand-off to the thread pool per wake. With <c>format=batch</c> it lingers: a drain that would
 /// start within <see cref="StreamingOptions.BatchLinger"/> of the previous one waits for the rest of it (on the same
 /// wait), so a busy stream leaves in few large frames and a line after a quiet spell still goes at once.
 /// </summary>
@@ -47,8 +48,7 @@ internal sealed class LogSessionSender(
     private ManualResetValueTaskSourceCore<bool> _wake = new() { RunContinuationsAsynchronously = true };
     private int _armed;
     private int _ticked;
-    private Task<bool>? _waiting;
-    private Action? _onReady;
+    private int _readable;
     private ITimer? _lingerTimer;
     private long _lastDrainStarted;
 
@@ -134,39 +134,39 @@ internal sealed class LogSessionSender(
             await LingerAsync(cancellationToken);
             await SendQueuedAsync(cancellationToken);
 
-            // Not cancellable itself: cancellation wakes the wait below, and a wait left behind ends with the subscription.
-            var ready = subscription.WaitToReadAsync(CancellationToken.None);
-            if (ready.IsCompleted)
+            // Armed on the subscription itself: the next line (or the stream's end) signals this sender directly.
+            Volatile.Write(ref _readable, 0);
+            if (!subscription.TryArmWake(OnReadable, this))
             {
-                if (!await ready)
+                // Something came since the drain, or the stream ended: the wait completes at once and says which.
+                if (!await subscription.WaitToReadAsync(CancellationToken.None))
                     return;
                 continue;
             }
-            var waiting = _waiting = ready.AsTask();
-            waiting.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(_onReady ??= OnReady);
             while (true)
             {
-                await IdleAsync(waiting, cancellationToken);
+                await IdleAsync(cancellationToken);
                 // Lines first, then cancellation, then the heartbeat: as the waits on both used to be observed.
-                if (waiting.IsCompleted)
+                if (Volatile.Read(ref _readable) != 0)
                     break;
                 cancellationToken.ThrowIfCancellationRequested();
                 if (Interlocked.Exchange(ref _ticked, 0) != 0)
                     await SendAsync(SessionFrames.Heartbeat(time.GetUtcNow()), cancellationToken);
             }
-            _waiting = null;
-            if (!await waiting)
+            // Woken by a write or by the close: which one is known at once (no wait), and an ended stream says so now
+            // rather than after a linger.
+            if (!await subscription.WaitToReadAsync(CancellationToken.None))
                 return;
         }
     }
 
-    /// <summary>Completes when <paramref name="waiting"/> completes, a heartbeat is due or the session is cancelled.</summary>
-    private ValueTask IdleAsync(Task<bool> waiting, CancellationToken cancellationToken)
+    /// <summary>Completes when the subscription has something, a heartbeat is due or the session is cancelled.</summary>
+    private ValueTask IdleAsync(CancellationToken cancellationToken)
     {
         _wake.Reset();
         Interlocked.Exchange(ref _armed, 1);
         // A wake that came before arming is seen here; one that comes after completes the source.
-        if ((waiting.IsCompleted || Volatile.Read(ref _ticked) != 0 || cancellationToken.IsCancellationRequested)
+        if ((Volatile.Read(ref _readable) != 0 || Volatile.Read(ref _ticked) != 0 || cancellationToken.IsCancellationRequested)
             && Interlocked.Exchange(ref _armed, 0) != 0)
             return ValueTask.CompletedTask;
         return new ValueTask(this, _wake.Version);
@@ -205,13 +205,17 @@ internal sealed class LogSessionSender(
         Wake();
     }
 
-    private void OnReady()
+    /// <summary>
+    /// The subscription's wake: called once per arm, on the writer's thread under the queue's lock, so it only signals
+    /// and cannot throw (<see cref="Wake"/> completes the source only when it wins <c>_armed</c>). A sender that saw the
+    /// flag before this call's <see cref="Wake"/> may be lingering by then: that linger ends early, one smaller batch.
+    /// </summary>
+    private static readonly Action<object?> OnReadable = static state =>
     {
-        // A wait left behind by a session that ended: observe its fault, nobody else will.
-        if (_waiting is { IsFaulted: true } abandoned)
-            _ = abandoned.Exception;
-        Wake();
-    }
+        var sender = (LogSessionSender)state!;
+        Volatile.Write(ref sender._readable, 1);
+        sender.Wake();
+    };
 
     private void Wake()
     {

@@ -288,6 +288,19 @@ public sealed class LogSubscription : IAsyncDisposable
         return false;
     }
 
+    /// <summary>
+    /// For a reader that waits on its own instead of on <see cref="WaitToReadAsync"/> (no task per wait): arms
+    /// <paramref name="wake"/> to be called once, when <see cref="TryRead"/> may have something or the stream ended.
+    /// False when that is so already: read now, and ask <see cref="WaitToReadAsync"/>, which then completes at once,
+    /// whether the stream ended. The callback runs on the writer's thread under its lock: it must only signal.
+    /// </summary>
+    public bool TryArmWake(Action<object?> wake, object? state)
+    {
+        if (_leading is not null || _pending is not null || _ready.Count > 0 || _historyIndex < _history.Length || _chunk is not null)
+            return false;
+        return _live is not null && _live.TryArmWake(wake, state);
+    }
+
     /// <summary>The next line of the chunk being read, or the next item of the queue.</summary>
     private bool TryReadLive(out StreamItem item)
     {

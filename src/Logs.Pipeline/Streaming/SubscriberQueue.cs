@@ -46,6 +46,11 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
     // A reader waiting for an item (or the close); completed and cleared by the next write or the close. Under _gate.
     private TaskCompletionSource? _readable;
     private TaskCompletionSource? _completion;
+    // A reader that waits on its own (the WebSocket sender) arms a callback instead: no task per wait, and its wake is
+    // one signal from the writer, not a task continuation that signals it. Under _gate; called once per arm.
+    private Action<object?>? _wake;
+    private object? _wakeState;
+    private bool _wakeArmed;
     private bool _closed;
     private Exception? _fault;
 
@@ -285,6 +290,24 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
         }
     }
 
+    /// <summary>
+    /// Arms <paramref name="wake"/> to be called once, by the next write or the close, when nothing is readable now.
+    /// True when armed; false when an item is waiting or the queue is closed (read, or end, at once). The callback runs
+    /// on the writer's thread under the queue's lock, so it must only signal (set a flag, complete a wait).
+    /// </summary>
+    public bool TryArmWake(Action<object?> wake, object? state)
+    {
+        lock (_gate)
+        {
+            if (_items.Count > 0 || _droppedNotices.Count > 0 || _closed)
+                return false;
+            _wake = wake;
+            _wakeState = state;
+            _wakeArmed = true;
+            return true;
+        }
+    }
+
     /// <summary>True when lines are waiting and none was taken for <paramref name="timeout"/>.</summary>
     public bool IsStalled(TimeSpan timeout) =>
         Volatile.Read(ref _queued) > 0 && _time.GetElapsedTime(Volatile.Read(ref _progressTimestamp)) >= timeout;
@@ -351,6 +374,11 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
         // Its continuation runs asynchronously: the reader does not run under this lock.
         _readable?.TrySetResult();
         _readable = null;
+        if (_wakeArmed)
+        {
+            _wakeArmed = false;
+            _wake!(_wakeState);
+        }
     }
 
     private void CompleteIfDrainedLocked()

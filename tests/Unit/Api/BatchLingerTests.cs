@@ -80,6 +80,25 @@ public sealed class BatchLingerTests
     }
 
     [Fact]
+    public async Task StreamEndingWhileTheSenderIdlesWithinTheLinger_DisconnectedAtOnce()
+    {
+        var (api, time, socket) = await ConnectAsync(Linger);
+        await using var _ = api;
+        using var __ = socket;
+        api.Containers.Write("line 1");
+        Assert.Equal(["line 1"], Lines((await Frames.Next(socket))!.Value));
+
+        // The sender is idle, its last drain within the linger (the clock never moves): the end is nothing to gather
+        // lines for, so it goes at once and no linger is waited for.
+        api.Containers.End();
+
+        var (frames, status, _) = await Frames.UntilClosed(socket);
+        Assert.Equal(["disconnected"], frames.Select(f => f.Type()));
+        Assert.Equal(WebSocketCloseStatus.NormalClosure, status);
+        Assert.Equal(0, time.TimersCreated(Linger));
+    }
+
+    [Fact]
     public async Task ClientLeavingDuringTheLinger_EndsTheSessionWithoutWaitingForIt()
     {
         var (api, time, socket) = await ConnectAsync(Linger);

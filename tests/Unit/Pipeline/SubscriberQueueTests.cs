@@ -61,4 +61,35 @@ public sealed class SubscriberQueueTests
         Assert.Equal(11, item.Entries![item.Start].Sequence);
         Assert.False(queue.TryRead(out _));
     }
+    [Fact]
+    public void TryArmWake_CalledOncePerArm_ByTheNextWriteOrTheClose_RefusedWhileSomethingIsReadable()
+    {
+        var queue = new SubscriberQueue(16, 0, lossless: false, new FakeTimeProvider(), () => null);
+        var wakes = 0;
+        Action<object?> wake = _ => wakes++;
+
+        Assert.True(queue.TryArmWake(wake, null));
+        queue.Enqueue(Chunk(1, 2));
+        Assert.Equal(1, wakes);
+        // Not armed again: a second write does not call it.
+        queue.Enqueue(Chunk(3, 2));
+        Assert.Equal(1, wakes);
+        // Lines are waiting: no arm, the reader reads at once.
+        Assert.False(queue.TryArmWake(wake, null));
+        Assert.True(queue.TryRead(out _));
+        Assert.True(queue.TryRead(out _));
+        Assert.False(queue.TryRead(out _));
+
+        // A notice wakes it like a line.
+        Assert.True(queue.TryArmWake(wake, null));
+        queue.Notify(new StreamNotice(StreamNoticeKind.UpstreamRetrying, "retrying"));
+        Assert.Equal(2, wakes);
+        Assert.True(queue.TryRead(out _));
+
+        // The close wakes an armed reader, and a closed queue is never armed.
+        Assert.True(queue.TryArmWake(wake, null));
+        queue.Complete();
+        Assert.Equal(3, wakes);
+        Assert.False(queue.TryArmWake(wake, null));
+    }
 }
