@@ -6,7 +6,7 @@
 #   bash scripts/load.sh --full    the report: docs/benchmarks.md, docs/benchmarks/*.png, results.json    (~20-25 min)
 # Its engine is "load" unless LOGS_LOAD_ENGINE (or --engine NAME) names another, so two harness runs never share one.
 # Extra arguments go to the harness, e.g. --only fan-out,churn; --n 100,1000 --r 1000 --paths unified,raw --formats batch (fan-out
-# points); --service Streaming__BatchLinger=00:00:00 (the service's settings in fan-out runs); --out DIR. Rewrite the report from the last full run's JSON: dotnet tests/Load/bin/Release/net10.0/LogsMigration.Load.dll report
+# points); --service Streaming__BatchLinger=00:00:00 (the service's settings in fan-out runs); --seconds 30 (each full-mode fan-out writer's run, to profile a point); --out DIR. Rewrite the report from the last full run's JSON: dotnet tests/Load/bin/Release/net10.0/LogsMigration.Load.dll report
 # Quick results: artifacts/load/quick-results.json; server logs of every run: artifacts/load/logs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."

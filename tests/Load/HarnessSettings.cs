@@ -20,6 +20,8 @@ internal sealed record HarnessSettings(bool Full, string RepoRoot, string Output
     /// compare one option's values at a point; each such run gets a fresh service. None by default.
     /// </summary>
     public IReadOnlyDictionary<string, string> FanOutService { get; init; } = new Dictionary<string, string>();
+    /// <summary>How long each fan-out writer runs in the full mode (<c>--seconds 30</c>, to profile one point); null: the scenario's default.</summary>
+    public int? FanOutSeconds { get; init; }
 
     public const string DefaultEngine = "load";
 
@@ -50,6 +52,7 @@ internal sealed record HarnessSettings(bool Full, string RepoRoot, string Output
             FanOutRates = Numbers("--r"),
             FanOutPaths = Option("--paths")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             NoRetry = args.Contains("--no-retry"),
+            FanOutSeconds = Numbers("--seconds")?.Single(),
             FanOutFormats = Option("--formats")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             FanOutService = (Option("--service") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .Select(pair => pair.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : ""),

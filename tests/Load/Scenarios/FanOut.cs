@@ -37,7 +37,7 @@ internal static class FanOut
                             Batch = batch,
                             ViewersPerStream = n,
                             Rate = rate,
-                            Lines = lines > 0 ? lines : (long)(rate * FullDuration.TotalSeconds),
+                            Lines = lines > 0 ? lines : (long)(rate * (context.Settings.FanOutSeconds ?? FullDuration.TotalSeconds)),
                             Slack = TimeSpan.FromSeconds(context.Settings.Full ? 12 : 8),
                             Service = target.IsRaw() ? new Dictionary<string, string>() : context.Settings.FanOutService,
                         };
