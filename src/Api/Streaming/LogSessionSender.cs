@@ -45,7 +45,8 @@ internal sealed class LogSessionSender(
     private CancellationTokenSource? _sendTimeout;
     private LogEntry? _newestSent;
     private bool _sendTimedOut;
-    // Completed only by Execute, on a thread-pool thread of its own (see Wake): the continuation runs right there.
+    // Completed only by Execute, on a thread-pool thread of its own (see Wake): the continuation runs there, unless the
+    // sender had not yet registered it, which then queues it itself.
     private ManualResetValueTaskSourceCore<bool> _wake = new() { RunContinuationsAsynchronously = false };
     private int _armed;
     private int _ticked;
@@ -208,8 +209,10 @@ internal sealed class LogSessionSender(
 
     /// <summary>
     /// The subscription's wake: called once per arm, on the writer's thread under the queue's lock, so it only signals
-    /// and cannot throw (<see cref="Wake"/> completes the source only when it wins <c>_armed</c>). A sender that saw the
-    /// flag before this call's <see cref="Wake"/> may be lingering by then: that linger ends early, one smaller batch.
+    /// and cannot throw (<see cref="Wake"/> queues the sender only when it wins <c>_armed</c>). It has returned before
+    /// the sender can arm again: the sender's next step, <see cref="LogSubscription.WaitToReadAsync"/>, takes the same
+    /// lock. Every wait is won once (by the sender's own check or by one waker), so a finished sender has <c>_armed</c>
+    /// at 0 and a late callback of any waker does nothing.
     /// </summary>
     private static readonly Action<object?> OnReadable = static state =>
     {
@@ -225,7 +228,7 @@ internal sealed class LogSessionSender(
     /// asynchronously lands on the waker's local queue, where a broadcast offering a chunk to a hundred queues holds a
     /// hundred senders behind it: run in turns with the code before the direct wake at saturation (100 viewers × 10,000
     /// lines/s, line frames), that cost a quarter to a third of the deliveries in three pairs of runs out of three;
-    /// from the global queue, three pairs gave as many deliveries as that code or more (docs/benchmarks/analysis.md).
+    /// from the global queue, three pairs gave about as many deliveries as that code or more (docs/benchmarks/analysis.md).
     /// </summary>
     private void Wake()
     {

@@ -376,8 +376,12 @@ internal sealed class SubscriberQueue : ITargetBlock<LogEntry[]>
         _readable = null;
         if (_wakeArmed)
         {
+            // Not kept once called: a queue must not keep a reader that may be gone (its socket, its subscription).
+            var (wake, state) = (_wake!, _wakeState);
             _wakeArmed = false;
-            _wake!(_wakeState);
+            _wake = null;
+            _wakeState = null;
+            wake(state);
         }
     }
 
